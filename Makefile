@@ -1,0 +1,58 @@
+# Beatbook — the two commands: `make run` and `make test`. Everything else is setup they share.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test setup setup-dev assets translations browser db demo lint clean
+
+run: setup db demo
+	@$(FLASK) demo logins
+	@echo "Serving Beatbook on http://$(HOST):$(PORT)"
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+
+test: setup-dev browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed assets translations
+
+setup-dev: setup $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Front-end libraries come from npm (package.json + lock) and are copied, never edited, into static/vendor/.
+assets: static/vendor/.built
+
+static/vendor/.built: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d webapp/translations
+
+browser: $(VENV)/.installed-dev
+	$(BIN)/python scripts/ensure_browser.py
+
+db: setup
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) demo load --if-empty
+
+lint: setup-dev
+	$(BIN)/ruff check webapp tests bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

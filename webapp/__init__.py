@@ -1,0 +1,125 @@
+"""Beatbook: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app; `test_config` overrides the environment-derived settings."""
+    load_dotenv(PROJECT_ROOT / ".env")
+    instance_path = Path(os.environ.get("BEATBOOK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.jinja_env.trim_blocks = True  # smaller pages for phones on weak links
+    app.jinja_env.lstrip_blocks = True
+
+    from webapp.config import load_config
+
+    app.config.from_mapping(load_config(instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
+
+    from webapp.auth.services import load_user_from_session_id
+
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user_from_session_id)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself; no flash noise
+    # "basic", not "strong": a phone on patrol changes IP between cells; a changed fingerprint
+    # marks the session non-fresh instead of signing the officer out mid-shift.
+    login_manager.session_protection = "basic"
+
+    @app.context_processor
+    def inject_layout_context() -> dict:
+        from webapp.layout import navigation_for
+        from webapp.org.labels import community_kind_label, role_label
+
+        return {
+            "role_label": role_label,
+            "community_kind_label": community_kind_label,
+            "nav_items": navigation_for(current_user),
+            "locales": app.config["BEATBOOK_LOCALES"],
+            "current_locale": _select_locale(),
+        }
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # WAL lets the web workers read while one writes; foreign keys are off by default in SQLite.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _select_locale() -> str:
+    """The signed-in person's choice, else the language cookie, else zh-CN."""
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    supported = current_app.config["BEATBOOK_LOCALES"]
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    chosen = request.cookies.get("lang") or session.get("lang")
+    if chosen in supported:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Importing a feature's views module attaches its routes to the feature's blueprint.
+    from webapp import health
+    from webapp.auth import views as auth_views
+    from webapp.errors import register_error_handlers
+    from webapp.home import views as home_views
+    from webapp.org import views as org_views
+
+    for module in (auth_views, home_views, org_views, health):
+        app.register_blueprint(module.bp)
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from webapp.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,80 @@
+"""`flask --app wsgi …` commands. `db upgrade` comes from Flask-Migrate."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from webapp.extensions import db
+from webapp.org.models import Role
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(user)
+
+
+@click.group(help="The demo station.")
+def demo() -> None:
+    pass
+
+
+@demo.command("load", help="Create the demo station (idempotent).")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no station yet.")
+def demo_load(if_empty: bool) -> None:
+    from webapp.demo.services import load_demo_station, station_exists
+
+    if if_empty and station_exists():
+        click.echo("Database already has a station; demo data not loaded.")
+        return
+    added = load_demo_station(current_app.config["BEATBOOK_DEMO_PASSWORD"])
+    db.session.commit()
+    click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
+
+
+@demo.command("logins", help="Print one demo login per role.")
+def demo_logins() -> None:
+    from webapp.demo.data import LOGIN_PER_ROLE
+    from webapp.org.labels import role_label
+
+    password = current_app.config["BEATBOOK_DEMO_PASSWORD"]
+    click.echo(f"Demo logins (password for all: {password}):")
+    for role, username in LOGIN_PER_ROLE:
+        with current_app.test_request_context():
+            label = role_label(role)
+        click.echo(f"  {username:<12} {role.value:<11} {label}")
+
+
+@click.group(help="Manage people.")
+def user() -> None:
+    pass
+
+
+@user.command("create", help="Create a person with one or more roles.")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Full name shown in the app.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]))
+@click.option("--community", "community_code", default=None, help="Community code.")
+@click.password_option(help="Prompted when omitted.")
+def user_create(username: str, display_name: str, roles: tuple[str, ...],
+                community_code: str | None, password: str) -> None:
+    from sqlalchemy import select
+
+    from webapp.org import services as org
+    from webapp.org.models import Community
+
+    station = org.the_station()
+    community = None
+    if community_code:
+        community = db.session.scalar(select(Community).where(Community.code == community_code))
+        if community is None:
+            raise click.BadParameter(f"no community with code {community_code}")
+    try:
+        created = org.create_user(station, username=username, display_name=display_name,
+                                  password=password, roles={Role(r) for r in roles},
+                                  community=community)
+    except org.OrgError as error:
+        raise click.ClickException(f"{error.field}: {error.message}") from error
+    db.session.commit()
+    click.echo(f"Created {created.username} ({', '.join(sorted(roles))}).")

@@ -1,0 +1,77 @@
+"""Configuration from the environment (a `.env` file is read when present).
+
+Every setting has a working default for the embedded station (`make run`): SQLite in `instance/`,
+secrets generated into `instance/` on first start. At scale, set DATABASE_URL, SECRET_KEY,
+REDIS_URL and VAPID_* in the environment of every node so they all agree.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path, filename: str) -> str:
+    """Read a secret kept in `instance/`, creating it on first start (one machine only)."""
+    path = instance_path / filename
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: when several gunicorn workers start together, exactly one writes the secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'beatbook.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    remember_days = _int("BEATBOOK_REMEMBER_DAYS", 30)
+    secure_cookies = _bool("BEATBOOK_SECURE_COOKIES", False)
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Sessions must survive a whole patrol on a phone: "remember me" keeps it signed in.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=remember_days),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; offline forms can be old
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BEATBOOK_LOCALES": ("zh_CN", "en"),
+        "BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+        "BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS": _int("BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        "BEATBOOK_LOGIN_THROTTLE_MINUTES": _int("BEATBOOK_LOGIN_THROTTLE_MINUTES", 15),
+        "BEATBOOK_DEMO_PASSWORD": os.environ.get("BEATBOOK_DEMO_PASSWORD", "beatbook-demo"),
+        "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 16) * 1024 * 1024,
+    }

@@ -1,0 +1,80 @@
+"""Load the demo station. Idempotent: existing rows (by code or user name) are left untouched."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from webapp.demo import data
+from webapp.extensions import db
+from webapp.org.models import Community, Grid, Station, User
+
+
+def _geojson(geometry: dict) -> str:
+    return json.dumps(geometry, separators=(",", ":"))
+
+
+def station_exists() -> bool:
+    return db.session.scalar(select(Station.id).limit(1)) is not None
+
+
+def load_demo_station(password: str) -> dict[str, int]:
+    """Create whatever part of the demo station is missing; return how many rows were added."""
+    added = {"station": 0, "communities": 0, "grids": 0, "users": 0}
+
+    station = db.session.scalar(select(Station).where(Station.code == data.STATION["code"]))
+    if station is None:
+        station = Station(**data.STATION)
+        db.session.add(station)
+        added["station"] += 1
+
+    communities: dict[str, Community] = {}
+    new_communities: set[str] = set()
+    grids: dict[tuple[str, int], Grid] = {}
+    for spec in data.COMMUNITIES:
+        community = db.session.scalar(select(Community).where(Community.code == spec.code))
+        if community is None:
+            community = Community(
+                station=station, code=spec.code, name=spec.name, name_en=spec.name_en,
+                kind=spec.kind.value,
+                boundary=_geojson(data.rectangle(*data.community_bounds(spec))),
+            )
+            db.session.add(community)
+            added["communities"] += 1
+            new_communities.add(spec.code)
+        communities[spec.code] = community
+        for index, grid_name in enumerate(spec.grids):
+            code = f"{spec.code}-{index + 1}"
+            grid = db.session.scalar(select(Grid).where(Grid.code == code))
+            if grid is None:
+                grid = Grid(
+                    community=community, code=code, name=grid_name,
+                    boundary=_geojson(data.rectangle(*data.grid_bounds(spec, index))),
+                )
+                db.session.add(grid)
+                added["grids"] += 1
+            grids[(spec.code, index)] = grid
+
+    users: dict[str, User] = {}
+    for person in data.PEOPLE:
+        user = db.session.scalar(select(User).where(User.username == person.username))
+        if user is None:
+            user = User(
+                station=station, username=person.username, display_name=person.display_name,
+                title=person.title, in_volunteer_branch=person.branch,
+                community=communities.get(person.community) if person.community else None,
+                grid=grids.get((person.community, person.grid)) if person.community else None,
+            )
+            user.set_password(password)
+            user.set_roles(set(person.roles))
+            db.session.add(user)
+            added["users"] += 1
+        users[person.username] = user
+
+    # Officers are set on communities made in this run only: an admin's later change stands.
+    for spec in data.COMMUNITIES:
+        if spec.code in new_communities:
+            communities[spec.code].officer = users[spec.officer]
+    db.session.flush()
+    return added

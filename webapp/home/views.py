@@ -1,0 +1,96 @@
+"""Each role's landing page: what that person needs first when they open the app."""
+
+from __future__ import annotations
+
+from flask_login import current_user, login_required
+
+from webapp.access import MEDIATION_ROLES, roles_required
+from webapp.home import bp
+from webapp.org import services as org
+from webapp.org.models import Role
+from webapp.rendering import render_page
+
+
+@bp.route("/volunteer")
+@roles_required(Role.VOLUNTEER)
+def volunteer():
+    return render_page("home/volunteer.html", me=current_user)
+
+
+@bp.route("/officer")
+@roles_required(Role.OFFICER)
+def officer():
+    communities = org.communities_of_officer(current_user)
+    volunteer_counts = {c.id: org.volunteers_in(c) for c in communities}
+    return render_page(
+        "home/officer.html", communities=communities, volunteer_counts=volunteer_counts
+    )
+
+
+@bp.route("/supervisor")
+@roles_required(Role.SUPERVISOR)
+def supervisor():
+    station = current_user.station
+    return render_page(
+        "home/supervisor.html",
+        station=station,
+        communities=org.communities(station),
+        role_counts=org.role_counts(station),
+    )
+
+
+@bp.route("/mediation")
+@roles_required(*MEDIATION_ROLES)
+def mediation():
+    station = current_user.station
+    return render_page(
+        "home/mediation.html",
+        mediators=org.people_with_role(station, Role.MEDIATOR),
+        lawyers=org.people_with_role(station, Role.LAWYER),
+        experts=org.people_with_role(station, Role.EXPERT),
+    )
+
+
+@bp.route("/dv-team")
+@roles_required(Role.DV_TEAM)
+def dv_team():
+    return render_page(
+        "home/team.html",
+        heading_role=Role.DV_TEAM,
+        members=org.people_with_role(current_user.station, Role.DV_TEAM),
+    )
+
+
+@bp.route("/youth-team")
+@roles_required(Role.YOUTH_TEAM)
+def youth_team():
+    return render_page(
+        "home/team.html",
+        heading_role=Role.YOUTH_TEAM,
+        members=org.people_with_role(current_user.station, Role.YOUTH_TEAM),
+    )
+
+
+@bp.route("/liaison")
+@roles_required(Role.LIAISON)
+def liaison():
+    station = current_user.station
+    return render_page("home/liaison.html", station=station, communities=org.communities(station))
+
+
+@bp.route("/admin")
+@roles_required(Role.ADMIN)
+def admin():
+    station = current_user.station
+    return render_page(
+        "home/admin.html",
+        station=station,
+        communities=org.communities(station),
+        role_counts=org.role_counts(station),
+    )
+
+
+@bp.route("/none")
+@login_required
+def no_role():
+    return render_page("home/no_role.html")

@@ -1,0 +1,4 @@
+from flask import Blueprint
+
+bp = Blueprint("org", __name__, url_prefix="/admin")
+

@@ -1,0 +1,158 @@
+"""Organisation: the station, its communities and grids, and the people who work in them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.timeutil import UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a person does at the station. A person may hold several roles."""
+
+    VOLUNTEER = "volunteer"
+    OFFICER = "officer"
+    MEDIATOR = "mediator"
+    LAWYER = "lawyer"
+    EXPERT = "expert"
+    DV_TEAM = "dv_team"
+    YOUTH_TEAM = "youth_team"
+    SUPERVISOR = "supervisor"
+    LIAISON = "liaison"
+    ADMIN = "admin"
+
+
+class CommunityKind(enum.StrEnum):
+    PLAZA = "plaza"
+    PEDESTRIAN_STREET = "pedestrian_street"
+    NIGHT_MARKET = "night_market"
+    RESIDENTIAL = "residential"
+    MARKET = "market"
+    OTHER = "other"
+
+
+class Station(db.Model):
+    __tablename__ = "station"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+
+    communities: Mapped[list[Community]] = relationship(
+        back_populates="station", order_by="Community.code"
+    )
+
+
+class Community(db.Model):
+    """An area with one responsible community officer; its leads are routed to that officer."""
+
+    __tablename__ = "community"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32), default=CommunityKind.OTHER.value)
+    # GeoJSON Polygon/MultiPolygon geometry (WGS84 lon/lat), used to route a GPS point.
+    boundary: Mapped[str | None] = mapped_column(Text)
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+
+    station: Mapped[Station] = relationship(back_populates="communities")
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+    grids: Mapped[list[Grid]] = relationship(back_populates="community", order_by="Grid.code")
+
+
+class Grid(db.Model):
+    """A sub-area of a community (~300 households), looked after by a grid worker."""
+
+    __tablename__ = "grid"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    boundary: Mapped[str | None] = mapped_column(Text)
+
+    community: Mapped[Community] = relationship(back_populates="grids")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    # Volunteers and grid workers belong to one community (and usually one grid).
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community.id", ondelete="SET NULL"), index=True
+    )
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="SET NULL"))
+    in_volunteer_branch: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    locale: Mapped[str | None] = mapped_column(String(8))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by "sign out everywhere": every session and remember-cookie carries the old value.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    station: Mapped[Station] = relationship()
+    community: Mapped[Community | None] = relationship(foreign_keys=[community_id])
+    grid: Mapped[Grid | None] = relationship()
+    role_grants: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(grant.role) for grant in self.role_grants)
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def set_roles(self, roles: set[Role]) -> None:
+        current = {Role(g.role): g for g in self.role_grants}
+        for role, grant in current.items():
+            if role not in roles:
+                self.role_grants.remove(grant)
+        for role in roles - current.keys():
+            self.role_grants.append(UserRole(role=role.value))
+
+    def set_password(self, password: str) -> None:
+        # Werkzeug's default is scrypt with a per-password salt.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    # flask-login: the id carries the session generation so revoking invalidates old sessions.
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_generation}"
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses sign-in for disabled accounts
+        return self.is_enabled
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_user_role_user_id_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32), index=True)
+
+    user: Mapped[User] = relationship(back_populates="role_grants")

@@ -1,0 +1,183 @@
+"""Admin pages: communities, grids, people and roles. Mobile-first; htmx where it saves a page load."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.access import ORG_MANAGERS, roles_required
+from webapp.auth.services import revoke_all_sessions
+from webapp.extensions import db
+from webapp.org import bp
+from webapp.org import services as org
+from webapp.org.forms import CommunityForm, GridForm, UserForm
+from webapp.org.labels import ROLE_LABELS
+from webapp.org.models import Community, Grid, Role, User
+from webapp.rendering import render_page, see_other
+
+
+def _error_text(code: str) -> str:
+    return {
+        "taken": _("Already in use."),
+        "not_an_officer": _("This person is not a community officer."),
+        "grid_outside_community": _("The grid is not in the chosen community."),
+        "too_short": _("At least 10 characters."),
+    }.get(code, code)
+
+
+def _apply_error(form, error: org.OrgError) -> None:
+    getattr(form, error.field).errors.append(_error_text(error.message))
+
+
+def _get_or_404(model, ident: int):
+    obj = db.session.get(model, ident)
+    if obj is None or getattr(obj, "station_id", current_user.station_id) != current_user.station_id:
+        abort(404)
+    return obj
+
+
+@bp.route("/")
+@roles_required(*ORG_MANAGERS)
+def index():
+    return redirect(url_for("org.communities"))
+
+
+# --- communities and grids -------------------------------------------------------------------
+
+
+def _officer_choices() -> list[tuple[int | None, str]]:
+    officers = org.people_with_role(current_user.station, Role.OFFICER)
+    return [(None, _("— none —"))] + [(o.id, o.display_name) for o in officers]
+
+
+@bp.route("/communities")
+@roles_required(*ORG_MANAGERS)
+def communities():
+    return render_page("org/communities.html", communities=org.communities(current_user.station))
+
+
+@bp.route("/communities/new", methods=["GET", "POST"])
+@bp.route("/communities/<int:community_id>", methods=["GET", "POST"])
+@roles_required(*ORG_MANAGERS)
+def community(community_id: int | None = None):
+    existing = _get_or_404(Community, community_id) if community_id else None
+    form = CommunityForm(obj=existing)
+    form.officer_id.choices = _officer_choices()
+    if existing:
+        form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        officer = db.session.get(User, form.officer_id.data) if form.officer_id.data else None
+        fields = dict(
+            name=form.name.data, name_en=form.name_en.data or "", kind=form.kind.data,
+            officer=officer, boundary=form.boundary.data,
+        )
+        try:
+            if existing:
+                saved = org.update_community(existing, **fields)
+            else:
+                saved = org.create_community(current_user.station, code=form.code.data, **fields)
+        except org.OrgError as error:
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Saved %(name)s.", name=saved.name), "success")
+            return see_other(url_for("org.community", community_id=saved.id))
+    status = 422 if form.is_submitted() else 200
+    return render_page("org/community.html", block="community_form", status=status,
+                       form=form, community=existing)
+
+
+@bp.route("/communities/<int:community_id>/grids/new", methods=["GET", "POST"])
+@bp.route("/communities/<int:community_id>/grids/<int:grid_id>", methods=["GET", "POST"])
+@roles_required(*ORG_MANAGERS)
+def grid(community_id: int, grid_id: int | None = None):
+    community = _get_or_404(Community, community_id)
+    existing = db.session.get(Grid, grid_id) if grid_id else None
+    if grid_id and (existing is None or existing.community_id != community.id):
+        abort(404)
+    form = GridForm(obj=existing)
+    if form.validate_on_submit():
+        try:
+            org.save_grid(community, existing, code=form.code.data, name=form.name.data,
+                          boundary=form.boundary.data)
+        except org.OrgError as error:
+            _apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Saved %(name)s.", name=form.name.data), "success")
+            return see_other(url_for("org.community", community_id=community.id))
+    status = 422 if form.is_submitted() else 200
+    return render_page("org/grid.html", block="grid_form", status=status,
+                       form=form, community=community, grid=existing)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@roles_required(*ORG_MANAGERS)
+def users():
+    query = request.args.get("q", "")[:64]
+    role = request.args.get("role") or None
+    if role not in {r.value for r in Role}:
+        role = None
+    page = max(1, request.args.get("page", 1, type=int))
+    result = org.search_users(current_user.station, query, role, page)
+    return render_page("org/users.html", block="user_rows", result=result, q=query, role=role,
+                       role_choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+
+
+def _placement_choices(form: UserForm) -> None:
+    communities = org.communities(current_user.station)
+    form.community_id.choices = [(None, _("— none —"))] + [(c.id, c.name) for c in communities]
+    form.grid_id.choices = [(None, _("— none —"))] + [
+        (g.id, f"{c.name} · {g.name}") for c in communities for g in c.grids
+    ]
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(*ORG_MANAGERS)
+def user(user_id: int | None = None):
+    existing = _get_or_404(User, user_id) if user_id else None
+    form = UserForm(obj=existing)
+    _placement_choices(form)
+    if existing:
+        form.username.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        if existing is None and not form.password.data:
+            form.password.errors.append(_("A new account needs a password."))
+        else:
+            community = db.session.get(Community, form.community_id.data) if form.community_id.data else None
+            grid = db.session.get(Grid, form.grid_id.data) if form.grid_id.data else None
+            fields = dict(
+                display_name=form.display_name.data, roles={Role(r) for r in form.roles.data},
+                community=community, grid=grid, in_volunteer_branch=form.in_volunteer_branch.data,
+                title=form.title.data or "", phone=form.phone.data or "",
+            )
+            try:
+                if existing:
+                    saved = org.update_user(existing, is_enabled=form.is_enabled.data,
+                                            new_password=form.password.data or None, **fields)
+                else:
+                    saved = org.create_user(current_user.station, username=form.username.data,
+                                            password=form.password.data, **fields)
+            except org.OrgError as error:
+                _apply_error(form, error)
+            else:
+                db.session.commit()
+                flash(_("Saved %(name)s.", name=saved.display_name), "success")
+                return see_other(url_for("org.user", user_id=saved.id))
+    status = 422 if form.is_submitted() else 200
+    return render_page("org/user.html", block="user_form", status=status, form=form, person=existing)
+
+
+@bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["POST"])
+@roles_required(*ORG_MANAGERS)
+def user_sign_out_everywhere(user_id: int):
+    person = _get_or_404(User, user_id)
+    revoke_all_sessions(person)
+    db.session.commit()
+    flash(_("%(name)s has been signed out on every device.", name=person.display_name), "success")
+    return see_other(url_for("org.user", user_id=person.id))

@@ -1,0 +1,38 @@
+"""One URL, two shapes: the whole page, or — for an htmx request — just a named block of it."""
+
+from __future__ import annotations
+
+from flask import Response, make_response, redirect, render_template
+from htmx_flask import request
+from jinja2_fragments.flask import render_block
+
+
+def wants_fragment() -> bool:
+    """A plain htmx request gets a fragment; boosted navigation and history restores need the page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render_page(template: str, block: str = "content", status: int = 200, **context) -> Response:
+    """Render `template` whole, or only `block` when htmx asks for a fragment.
+
+    Both shapes come from the same URL, so every response says `Vary: HX-Request` to keep
+    browser and service-worker caches from serving one shape for the other.
+    """
+    if wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def see_other(url: str) -> Response:
+    """After a successful POST: a 303 for plain forms; for htmx, a full navigation via HX-Redirect
+    (a followed 303 would swap the next page into the form)."""
+    if request.htmx:
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
