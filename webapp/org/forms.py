@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    SelectChoice,
     BooleanField,
     PasswordField,
     SelectField,
@@ -46,7 +47,7 @@ class CommunityForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=100)])
     kind = SelectField(
-        _l("Kind"), choices=[(k.value, label) for k, label in COMMUNITY_KIND_LABELS.items()]
+        _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in COMMUNITY_KIND_LABELS.items()]
     )
     officer_id = SelectField(_l("Community officer"), coerce=_coerce_optional_int)
     boundary = BoundaryField(_l("Boundary (GeoJSON)"), validators=[Length(max=200_000)])
@@ -74,7 +75,7 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(max=32), Regexp(r"^[0-9+\- ]*$", message=_l("Digits only."))],
     )
     roles = MultiCheckboxField(
-        _l("Roles"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
+        _l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
         validators=[DataRequired(message=_l("Choose at least one role."))],
     )
     community_id = SelectField(_l("Community"), coerce=_coerce_optional_int)

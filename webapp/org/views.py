@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from webapp.access import ORG_MANAGERS, roles_required
 from webapp.auth.services import revoke_all_sessions
@@ -46,9 +47,13 @@ def index():
 # --- communities and grids -------------------------------------------------------------------
 
 
-def _officer_choices() -> list[tuple[int | None, str]]:
+def _no_choice() -> SelectChoice:
+    return SelectChoice("", _("— none —"))
+
+
+def _officer_choices() -> list[SelectChoice]:
     officers = org.people_with_role(current_user.station, Role.OFFICER)
-    return [(None, _("— none —"))] + [(o.id, o.display_name) for o in officers]
+    return [_no_choice()] + [SelectChoice(str(o.id), o.display_name) for o in officers]
 
 
 @bp.route("/communities")
@@ -130,9 +135,9 @@ def users():
 
 def _placement_choices(form: UserForm) -> None:
     communities = org.communities(current_user.station)
-    form.community_id.choices = [(None, _("— none —"))] + [(c.id, c.name) for c in communities]
-    form.grid_id.choices = [(None, _("— none —"))] + [
-        (g.id, f"{c.name} · {g.name}") for c in communities for g in c.grids
+    form.community_id.choices = [_no_choice()] + [SelectChoice(str(c.id), c.name) for c in communities]
+    form.grid_id.choices = [_no_choice()] + [
+        SelectChoice(str(g.id), g.name, optgroup=c.name) for c in communities for g in c.grids
     ]
 
 

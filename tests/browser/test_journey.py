@@ -1,0 +1,121 @@
+"""A person's first minutes with Beatbook on a phone: sign in, find their home, change language,
+sign out — on a Pixel 7 against the real server."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+
+LOGIN_URL = re.compile(r"/login(\?.*)?$")
+PHONE_WIDTH = 412  # Pixel 7, CSS pixels
+
+
+def _assert_phone_layout(page) -> None:
+    """Bottom navigation in thumb reach, nothing wider than the screen."""
+    viewport = page.viewport_size
+    assert viewport["width"] == PHONE_WIDTH
+
+    tabbar = page.locator("nav.tabbar")
+    expect(tabbar).to_be_visible()
+    box = tabbar.bounding_box()
+    assert box is not None
+    # Full width, flush with the bottom edge of the screen, and not taller than a thumb bar.
+    assert abs(box["x"]) <= 1 and abs(box["width"] - viewport["width"]) <= 1, box
+    assert abs(box["y"] + box["height"] - viewport["height"]) <= 1, (box, viewport)
+    assert 44 <= box["height"] <= 0.15 * viewport["height"], box
+    # Each tab is a touch target at least 44 px tall.
+    for tab_box in (tab.bounding_box() for tab in tabbar.locator("a").all()):
+        assert tab_box is not None and tab_box["height"] >= 44, tab_box
+    # It stays at the bottom while the page scrolls (fixed), not at the end of the document.
+    assert tabbar.evaluate("el => getComputedStyle(el).position") == "fixed"
+
+    overflow = page.evaluate(
+        "({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})"
+    )
+    assert overflow["scroll"] <= overflow["inner"], f"horizontal overflow: {overflow}"
+
+
+def test_officer_journey_on_a_phone(phone, artifacts_dir):
+    page = phone
+
+    # Signed out: the start page sends you to sign in, in Chinese by default.
+    page.goto("/")
+    expect(page).to_have_url(LOGIN_URL)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#login-form")).to_be_visible()
+
+    response = sign_in(page, "officer")
+    assert response is not None and response.status == 200
+    expect(page).to_have_url(re.compile(r"/home/officer$"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    _assert_phone_layout(page)
+
+    # Switch to English: the page comes back in English, on the same page.
+    with page.expect_navigation():
+        page.locator("form.lang button[name=lang][value=en]").click()
+    expect(page).to_have_url(re.compile(r"/home/officer$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="My communities")).to_be_visible()
+    expect(page.locator("form.lang button[value=en]")).to_have_attribute("aria-pressed", "true")
+
+    # The choice sticks.
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="My communities")).to_be_visible()
+    _assert_phone_layout(page)
+
+    screenshot = artifacts_dir / "home.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.exists()
+    assert screenshot.stat().st_size > 10_000, screenshot.stat().st_size
+
+    # Me → sign out on this phone → back at the sign-in page.
+    page.locator("nav.tabbar a[href='/account']").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+    expect(page.locator("nav.tabbar a[href='/account']")).to_have_attribute(
+        "aria-current", "page"
+    )
+    with page.expect_navigation():
+        page.locator("#sign-out").click()
+    expect(page).to_have_url(LOGIN_URL)
+    expect(page.locator("nav.tabbar")).to_have_count(0)
+    # Signed out, the language cookie still keeps the login page in English.
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    # The session (and the remember-me cookie) is really gone.
+    page.goto("/home/officer")
+    expect(page).to_have_url(LOGIN_URL)
+    expect(page.locator("#login-form")).to_be_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "remember_token"]
+
+
+def test_volunteer_lands_home_and_cannot_open_admin(phone):
+    page = phone
+
+    sign_in(page, "volunteer")
+    expect(page).to_have_url(re.compile(r"/home/volunteer$"))
+    # A volunteer has no Admin tab.
+    expect(page.locator("nav.tabbar a[href^='/admin']")).to_have_count(0)
+
+    response = page.goto("/admin/users")
+    assert response is not None
+    assert response.status == 403
+    expect(page.locator("#error h1")).to_have_text("403")
+    expect(page.locator("nav.tabbar")).to_be_visible()  # still signed in, can go back home
+
+
+def test_chinese_is_the_default_language(phone):
+    """zh-CN is the default: the pages must actually be in Chinese, not just say lang=zh-CN."""
+    page = phone
+
+    page.goto("/login")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#login-form button[type=submit]")).to_have_text("登录")
+
+    sign_in(page, "officer")
+    expect(page).to_have_url(re.compile(r"/home/officer$"))
+    expect(page.get_by_role("heading", name="My communities")).to_have_count(0)
+    expect(page.locator("nav.tabbar a[href='/account']")).not_to_have_text("Me")
