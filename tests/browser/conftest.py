@@ -10,6 +10,7 @@ BEATBOOK_REQUIRE_BROWSER=1, where it is a failure: a green CI run means the brow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -161,28 +162,24 @@ class LiveServer:
         )
 
     def stop(self) -> None:
-        """Shut the server down (a real outage: the port refuses connections afterwards)."""
+        """A real outage: gunicorn's quick shutdown (SIGINT to its process group: open keep-alive
+        connections are dropped, no graceful wait); the port refuses connections afterwards."""
         process, self.process = self.process, None
         if process is None:
             return
         if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _signal_group(process.pid, signal.SIGINT)
             try:
                 process.wait(timeout=SERVER_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                # The whole group: an orphaned worker would keep the port.
+                _signal_group(process.pid, signal.SIGKILL)
                 process.wait(timeout=SERVER_STOP_TIMEOUT)
-        # Make sure no orphaned worker of the group survives (it would keep the port).
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 @pytest.fixture(scope="session")
@@ -281,7 +278,7 @@ def phone(browser, playwright, live_server):
 
 @pytest.fixture
 def artifacts_dir(request) -> Path:
-    """test-results/<test name>/ under the repository (gitignored), empty at the start of the test."""
+    """test-results/<test name>/ in the repository (gitignored), emptied when the test starts."""
     safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
     path = REPO_ROOT / "test-results" / safe_name
     shutil.rmtree(path, ignore_errors=True)

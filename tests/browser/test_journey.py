@@ -119,3 +119,16 @@ def test_chinese_is_the_default_language(phone):
     expect(page).to_have_url(re.compile(r"/home/officer$"))
     expect(page.get_by_role("heading", name="My communities")).to_have_count(0)
     expect(page.locator("nav.tabbar a[href='/account']")).not_to_have_text("Me")
+
+
+def test_content_starts_right_below_the_top_bar(phone):
+    """Nothing invisible may push the page down: on a phone every pixel above the fold counts."""
+    page = phone
+
+    sign_in(page, "officer")
+    expect(page).to_have_url(re.compile(r"/home/officer$"))
+    gap = page.evaluate(
+        """() => document.querySelector('main').getBoundingClientRect().top
+                 - document.querySelector('.topbar').getBoundingClientRect().bottom"""
+    )
+    assert gap <= 1, f"{gap:.0f} px of empty space between the top bar and the page content"

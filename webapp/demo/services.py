@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from webapp.demo import data
 from webapp.extensions import db
@@ -56,6 +57,9 @@ def load_demo_station(password: str) -> dict[str, int]:
                 added["grids"] += 1
             grids[(spec.code, index)] = grid
 
+    # Every demo login shares one published password, so one hash serves them all (hashing is
+    # deliberately slow: 44 separate hashes would make loading the demo take seconds).
+    shared_hash = generate_password_hash(password)
     users: dict[str, User] = {}
     for person in data.PEOPLE:
         user = db.session.scalar(select(User).where(User.username == person.username))
@@ -66,7 +70,7 @@ def load_demo_station(password: str) -> dict[str, int]:
                 community=communities.get(person.community) if person.community else None,
                 grid=grids.get((person.community, person.grid)) if person.community else None,
             )
-            user.set_password(password)
+            user.password_hash = shared_hash
             user.set_roles(set(person.roles))
             db.session.add(user)
             added["users"] += 1

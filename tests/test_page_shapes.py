@@ -1,0 +1,84 @@
+"""Every page answers in two shapes from one URL: the whole page, or (htmx) just its fragment."""
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import Browser
+from webapp.extensions import db
+from webapp.org.models import Community, User
+
+# (endpoint, who looks at it, how to build the path from the demo station)
+PAGES = [
+    ("auth.login", None, lambda ids: "/login"),
+    ("auth.account", "officer", lambda ids: "/account"),
+    ("home.volunteer", "volunteer", lambda ids: "/home/volunteer"),
+    ("home.officer", "officer", lambda ids: "/home/officer"),
+    ("home.supervisor", "supervisor", lambda ids: "/home/supervisor"),
+    ("home.mediation", "mediator", lambda ids: "/home/mediation"),
+    ("home.dv_team", "dvteam", lambda ids: "/home/dv-team"),
+    ("home.youth_team", "youth", lambda ids: "/home/youth-team"),
+    ("home.liaison", "liaison", lambda ids: "/home/liaison"),
+    ("home.admin", "admin", lambda ids: "/home/admin"),
+    ("home.no_role", "norole", lambda ids: "/home/none"),
+    ("org.communities", "admin", lambda ids: "/admin/communities"),
+    ("org.community", "admin", lambda ids: f"/admin/communities/{ids['community']}"),
+    ("org.community", "admin", lambda ids: "/admin/communities/new"),
+    ("org.grid", "admin", lambda ids: f"/admin/communities/{ids['community']}/grids/{ids['grid']}"),
+    ("org.grid", "admin", lambda ids: f"/admin/communities/{ids['community']}/grids/new"),
+    ("org.users", "admin", lambda ids: "/admin/users?q=vol"),
+    ("org.user", "admin", lambda ids: f"/admin/users/{ids['user']}"),
+    ("org.user", "admin", lambda ids: "/admin/users/new"),
+]
+# Not pages: redirects, JSON, files.
+NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index"}
+
+
+@pytest.fixture
+def demo(app_ctx):
+    app_ctx.test_cli_runner().invoke(args=["demo", "load"])
+    from webapp.org import services as org
+    from webapp.org.models import Role
+
+    org.create_user(org.the_station(), username="norole", display_name="No Role",
+                    password="beatbook-demo", roles=set())
+    db.session.commit()
+    community = db.session.scalar(select(Community).where(Community.code == "GGGC"))
+    volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
+    assert Role.VOLUNTEER in volunteer.roles
+    return {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id}
+
+
+def test_every_page_is_listed_here(app):
+    """A new page must be added to PAGES, so its two shapes get tested."""
+    pages = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods}
+    assert pages - NOT_PAGES == {endpoint for endpoint, _, _ in PAGES}
+
+
+@pytest.mark.parametrize(("endpoint", "username", "path_for"), PAGES,
+                         ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(PAGES)])
+def test_full_page_and_fragment(client, demo, endpoint, username, path_for):
+    person = Browser(client)
+    if username:
+        assert person.login(username, "beatbook-demo").status_code == 303
+    path = path_for(demo)
+
+    full = client.get(path)
+    assert full.status_code == 200
+    assert "HX-Request" in full.headers.get("Vary", "")
+    full_html = full.get_data(as_text=True)
+    assert full_html.lstrip().startswith("<!doctype html>")
+    assert "<nav" in full_html or username is None
+
+    fragment = client.get(path, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "HX-Request" in fragment.headers.get("Vary", "")
+    fragment_html = fragment.get_data(as_text=True)
+    assert "<html" not in fragment_html and "<body" not in fragment_html
+    assert fragment_html.strip(), "fragment is empty"
+    # The fragment is a piece of the page, not something else.
+    assert fragment_html.strip()[:200] in full_html
+
+    # Boosted navigation and history restores need the whole page.
+    for header in ("HX-Boosted", "HX-History-Restore-Request"):
+        whole = client.get(path, headers={"HX-Request": "true", header: "true"})
+        assert whole.get_data(as_text=True).lstrip().startswith("<!doctype html>")
