@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup setup-dev assets translations browser db demo lint clean
+.PHONY: run test setup setup-dev assets translations messages browser db demo lint clean
 
 run: setup db demo
 	@$(FLASK) demo logins
@@ -56,3 +56,8 @@ lint: setup-dev
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+# After changing UI strings: refresh the catalogue template and the zh-CN catalogue, then translate.
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
