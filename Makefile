@@ -14,6 +14,7 @@ run: setup db demo
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 test: setup-dev browser
+	$(BIN)/ruff check webapp tests scripts bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed assets translations

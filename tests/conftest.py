@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI a skipped test is a failed run: green must mean everything ran."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+from webapp.extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    from webapp.assets import serve_static
+
+    app.view_functions["static"] = serve_static
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -47,6 +50,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    compress.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
 
     from webapp.auth.services import load_user_from_session_id
@@ -61,10 +65,12 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def inject_layout_context() -> dict:
+        from webapp.assets import asset_url
         from webapp.layout import navigation_for
         from webapp.org.labels import community_kind_label, role_label
 
         return {
+            "asset_url": asset_url,
             "role_label": role_label,
             "community_kind_label": community_kind_label,
             "nav_items": navigation_for(current_user),

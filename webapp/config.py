@@ -73,5 +73,9 @@ def load_config(instance_path: Path) -> dict:
         "BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS": _int("BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         "BEATBOOK_LOGIN_THROTTLE_MINUTES": _int("BEATBOOK_LOGIN_THROTTLE_MINUTES", 15),
         "BEATBOOK_DEMO_PASSWORD": os.environ.get("BEATBOOK_DEMO_PASSWORD", "beatbook-demo"),
+        # Pages go out compressed; static files are pre-compressed in webapp/assets.py.
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_STREAMS": False,
+        "COMPRESS_MIN_SIZE": 512,
         "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 16) * 1024 * 1024,
     }

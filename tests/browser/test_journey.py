@@ -4,6 +4,8 @@ sign out — on a Pixel 7 against the real server."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 
 from playwright.sync_api import expect
 
@@ -38,7 +40,18 @@ def _assert_phone_layout(page) -> None:
     assert overflow["scroll"] <= overflow["inner"], f"horizontal overflow: {overflow}"
 
 
-def test_officer_journey_on_a_phone(phone, artifacts_dir):
+def _stored_locale(live_server, username: str) -> str | None:
+    """The language stored for a person, read straight from the server's database."""
+    uri = f"file:{live_server.db_path}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        row = connection.execute(
+            'SELECT locale FROM "user" WHERE username = ?', (username,)
+        ).fetchone()
+    assert row is not None, f"no user {username!r} in the database"
+    return row[0]
+
+
+def test_officer_journey_on_a_phone(phone, live_server, artifacts_dir):
     page = phone
 
     # Signed out: the start page sends you to sign in, in Chinese by default.
@@ -61,7 +74,9 @@ def test_officer_journey_on_a_phone(phone, artifacts_dir):
     expect(page.get_by_role("heading", name="My communities")).to_be_visible()
     expect(page.locator("form.lang button[value=en]")).to_have_attribute("aria-pressed", "true")
 
-    # The choice sticks.
+    # The choice sticks: stored with the person (it follows them to another phone) ...
+    assert _stored_locale(live_server, "officer") == "en"
+    # ... and survives a reload.
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="My communities")).to_be_visible()
@@ -107,18 +122,20 @@ def test_volunteer_lands_home_and_cannot_open_admin(phone):
     expect(page.locator("nav.tabbar")).to_be_visible()  # still signed in, can go back home
 
 
-def test_chinese_is_the_default_language(phone):
+def test_chinese_is_the_default_language(phone, live_server):
     """zh-CN is the default: the pages must actually be in Chinese, not just say lang=zh-CN."""
     page = phone
+    # Someone who never chose a language (the officer journey stores "en" for the officer).
+    assert _stored_locale(live_server, "mediator") is None
 
     page.goto("/login")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator("#login-form button[type=submit]")).to_have_text("登录")
 
-    sign_in(page, "officer")
-    expect(page).to_have_url(re.compile(r"/home/officer$"))
-    expect(page.get_by_role("heading", name="My communities")).to_have_count(0)
-    expect(page.locator("nav.tabbar a[href='/account']")).not_to_have_text("Me")
+    sign_in(page, "mediator")
+    expect(page).to_have_url(re.compile(r"/home/mediation$"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("nav.tabbar a[href='/account']")).to_have_text("我的")
 
 
 def test_content_starts_right_below_the_top_bar(phone):

@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-29 02:44:08.858987
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import webapp.timeutil
-
 
 # revision identifiers, used by Alembic.
 revision = '092878b26b2a'

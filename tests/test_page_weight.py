@@ -1,0 +1,50 @@
+"""The first visit to a page downloads at most 40 KB compressed, everything included."""
+
+import gzip
+import re
+
+import pytest
+
+from tests.conftest import Browser
+
+BUDGET = 40 * 1024
+ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
+
+
+def first_visit_bytes(client, path: str) -> tuple[int, list[str]]:
+    page = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert page.status_code == 200
+    assert page.headers.get("Content-Encoding") == "gzip"
+    total = len(page.data)
+    html = page.get_data(as_text=False)
+    assets = ASSET.findall(gzip.decompress(html).decode())
+    for url in assets:
+        with client.get(url, headers={"Accept-Encoding": "gzip"}) as response:
+            assert response.status_code == 200, url
+            assert response.headers.get("Content-Encoding") == "gzip", url
+            total += len(response.get_data())
+    return total, assets
+
+
+@pytest.fixture
+def demo(app_ctx):
+    app_ctx.test_cli_runner().invoke(args=["demo", "load"])
+
+
+@pytest.mark.parametrize(("username", "path"), [(None, "/login"), ("officer", "/home/officer"),
+                                                ("admin", "/admin/users")])
+def test_first_visit_fits_the_budget(client, demo, username, path):
+    if username:
+        Browser(client).login(username, "beatbook-demo")
+    total, assets = first_visit_bytes(client, path)
+    assert any("htmx" in a for a in assets) and any(".css" in a for a in assets)
+    assert total <= BUDGET, f"{path}: {total} bytes compressed"
+
+
+def test_assets_are_versioned_and_cached_for_a_long_time(client, demo):
+    html = client.get("/login").get_data(as_text=True)
+    for url in ASSET.findall(html):
+        assert re.search(r"\?v=[0-9a-f]{10}$", url), url
+        with client.get(url) as response:
+            assert "max-age=31536000" in response.headers["Cache-Control"]
+            assert "immutable" in response.headers["Cache-Control"]

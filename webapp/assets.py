@@ -1,0 +1,79 @@
+"""Static files for phones: content-hashed URLs cached for a year, sent compressed.
+
+Static files are few and small, so each is read and compressed once per process and served from
+memory: no per-request compression work, and no streamed file handle left open.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import brotli
+from flask import Response, abort, current_app, request, url_for
+from werkzeug.security import safe_join
+
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/manifest+json",
+                "image/svg+xml")
+ONE_YEAR = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    digest: str
+    mimetype: str
+    raw: bytes
+    encoded: dict[str, bytes]
+
+
+@cache
+def _load(path: str, mtime_ns: int) -> StaticFile:
+    raw = Path(path).read_bytes()
+    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    if mimetype == "text/javascript":
+        mimetype = "application/javascript"
+    encoded = {}
+    if mimetype.startswith(COMPRESSIBLE) and len(raw) > 512:
+        encoded = {"br": brotli.compress(raw, quality=11), "gzip": gzip.compress(raw, 9, mtime=0)}
+    return StaticFile(hashlib.sha256(raw).hexdigest()[:10], mimetype, raw, encoded)
+
+
+def _static_file(filename: str) -> StaticFile | None:
+    path = safe_join(current_app.static_folder, filename)
+    if path is None or not Path(path).is_file():
+        return None
+    return _load(path, Path(path).stat().st_mtime_ns)
+
+
+def asset_url(filename: str) -> str:
+    """`/static/<filename>?v=<hash>`: a changed file gets a new URL, so a stale copy is never used."""
+    found = _static_file(filename)
+    if found is None:
+        raise FileNotFoundError(filename)
+    return url_for("static", filename=filename, v=found.digest)
+
+
+def serve_static(filename: str) -> Response:
+    found = _static_file(filename)
+    if found is None:
+        abort(404)
+    accepted = request.headers.get("Accept-Encoding", "")
+    encoding = next((e for e in ("br", "gzip") if e in accepted and e in found.encoded), None)
+    body = found.encoded[encoding] if encoding else found.raw
+    response = Response(body, mimetype=found.mimetype)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.headers["Vary"] = "Accept-Encoding"
+    response.set_etag(found.digest + (encoding or ""))
+    # Versioned URLs never change content; unversioned ones must be revalidated.
+    if request.args.get("v") == found.digest:
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response.make_conditional(request)
