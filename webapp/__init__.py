@@ -63,13 +63,25 @@ def _init_extensions(app: Flask) -> None:
     # marks the session non-fresh instead of signing the officer out mid-shift.
     login_manager.session_protection = "basic"
 
+    # Helpers as globals, not context: imported macros see globals only.
+    from webapp.assets import asset_url
+    from webapp.leads.labels import template_helpers
+    from webapp.org.labels import community_kind_label, role_label
+
+    app.jinja_env.globals.update(
+        asset_url=asset_url, role_label=role_label, community_kind_label=community_kind_label,
+        **template_helpers(),
+    )
+
     @app.context_processor
     def inject_layout_context() -> dict:
         from webapp.assets import asset_url
         from webapp.layout import navigation_for
+        from webapp.notify.services import unread_count
         from webapp.org.labels import community_kind_label, role_label
 
         return {
+            "unread_count": unread_count(current_user) if current_user.is_authenticated else 0,
             "asset_url": asset_url,
             "role_label": role_label,
             "community_kind_label": community_kind_label,
@@ -118,9 +130,12 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth import views as auth_views
     from webapp.errors import register_error_handlers
     from webapp.home import views as home_views
+    from webapp.leads import views as lead_views
+    from webapp.notify import views as notify_views
     from webapp.org import views as org_views
+    from webapp.visits import views as visit_views
 
-    for module in (auth_views, home_views, org_views, health):
+    for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, health):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -27,7 +27,13 @@ def demo_load(if_empty: bool) -> None:
     if if_empty and station_exists():
         click.echo("Database already has a station; demo data not loaded.")
         return
-    added = load_demo_station(current_app.config["BEATBOOK_DEMO_PASSWORD"])
+    from webapp.demo.leads import load_demo_leads
+    from webapp.leads.deadlines import parse_deadlines
+
+    config = current_app.config
+    added = load_demo_station(config["BEATBOOK_DEMO_PASSWORD"])
+    added["leads"] = load_demo_leads(parse_deadlines(config["BEATBOOK_DEADLINES"]),
+                                     config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024)
     db.session.commit()
     click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
 

@@ -77,5 +77,9 @@ def load_config(instance_path: Path) -> dict:
         "COMPRESS_ALGORITHM": ["br", "gzip"],
         "COMPRESS_STREAMS": False,
         "COMPRESS_MIN_SIZE": 512,
-        "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 16) * 1024 * 1024,
+        # Handling deadline per risk grade: hours are exact, days end at midnight in Shanghai.
+        "BEATBOOK_DEADLINES": os.environ.get("BEATBOOK_DEADLINES", "red=24h,orange=5d,yellow=30d,blue=30d"),
+        "BEATBOOK_MAX_PHOTO_MB": _int("BEATBOOK_MAX_PHOTO_MB", 10),
+        # Above the photo cap, so an oversized photo gets the form's clear 422, not a bare 413.
+        "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 48) * 1024 * 1024,
     }

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from flask_login import current_user, login_required
 
-from webapp.access import MEDIATION_ROLES, roles_required
+from webapp.access import MEDIATION_ROLES, can_see_branch, roles_required
 from webapp.home import bp
+from webapp.leads import queries
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import render_page
+from webapp.timeutil import utcnow
 
 
 @bp.route("/volunteer")
 @roles_required(Role.VOLUNTEER)
 def volunteer():
-    return render_page("home/volunteer.html", me=current_user)
+    return render_page("home/volunteer.html", block="report_rows", me=current_user,
+                       page=queries.my_reports(current_user), can_see_branch=can_see_branch(current_user))
 
 
 @bp.route("/officer")
 @roles_required(Role.OFFICER)
 def officer():
+    """My work: what is assigned to me, overdue first, then by risk and due time."""
     communities = org.communities_of_officer(current_user)
-    volunteer_counts = {c.id: org.volunteers_in(c) for c in communities}
+    now = utcnow()
     return render_page(
-        "home/officer.html", communities=communities, volunteer_counts=volunteer_counts
+        "home/officer.html", block="work_rows", work=queries.my_work(current_user, now), now=now,
+        communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
     )
 
 
@@ -31,9 +36,12 @@ def officer():
 @roles_required(Role.SUPERVISOR)
 def supervisor():
     station = current_user.station
+    now = utcnow()
     return render_page(
         "home/supervisor.html",
         station=station,
+        queue_counts=queries.queue_counts(current_user, now),
+        work=queries.my_work(current_user, now), now=now,
         communities=org.communities(station),
         role_counts=org.role_counts(station),
     )

@@ -1,0 +1,276 @@
+"""The lead lifecycle: which step may follow which, and who may take it.
+
+registered → graded → assigned → accepted → in mediation → resolved / failed / transferred →
+performance monitoring → return visit → closed; side states: overdue (computed), extension
+requested, supervised (督办), reopened. Every step writes the timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from webapp.access import can_handle_lead
+from webapp.extensions import db
+from webapp.leads.codes import (
+    ACTIVE_STATUSES,
+    FAILURE_ROUTE_LABELS,
+    OPEN_STATUSES,
+    RESOLUTION_LABELS,
+    RISK_FACTOR_LABELS,
+    TRANSFER_TARGET_LABELS,
+    Risk,
+    Status,
+)
+from webapp.leads.deadlines import Deadline, due_at
+from webapp.leads.models import Lead
+from webapp.leads.services import add_event, set_risk
+from webapp.notify.services import Kind, notify
+from webapp.org.models import Role, Station, User
+from webapp.org.services import people_with_role
+from webapp.timeutil import utcnow
+
+S = Status
+
+
+class LifecycleError(Exception):
+    """A step that is not allowed. `code` picks the message; `forbidden` means 403, else 409/422."""
+
+    def __init__(self, code: str, forbidden: bool = False, field: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.forbidden = forbidden
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    sources: frozenset[Status]  # statuses it may start from
+    target: Status | None  # None: the status stays (a side state or an assessment)
+    who: str  # "handler" (assignee or supervisor), "assignee", "supervisor", "grader"
+
+
+STEPS = {
+    step.name: step
+    for step in (
+        Step("grade", frozenset(ACTIVE_STATUSES), None, "grader"),
+        Step("assign", frozenset({S.REGISTERED, S.GRADED, S.ASSIGNED, S.ACCEPTED}), S.ASSIGNED,
+             "supervisor"),
+        Step("accept", frozenset({S.ASSIGNED}), S.ACCEPTED, "assignee"),
+        Step("return", frozenset({S.ASSIGNED}), S.GRADED, "assignee"),
+        Step("start_mediation", frozenset({S.ACCEPTED}), S.IN_MEDIATION, "handler"),
+        Step("resolve", frozenset({S.ACCEPTED, S.IN_MEDIATION}), S.RESOLVED, "handler"),
+        Step("fail", frozenset({S.IN_MEDIATION}), S.FAILED, "handler"),
+        Step("transfer", frozenset({S.ACCEPTED, S.IN_MEDIATION}), S.TRANSFERRED, "handler"),
+        Step("monitor", frozenset({S.RESOLVED}), S.MONITORING, "handler"),
+        Step("return_visit", frozenset({S.RESOLVED, S.MONITORING, S.FAILED, S.TRANSFERRED}),
+             S.RETURN_VISIT, "handler"),
+        Step("close", frozenset({S.RETURN_VISIT}), S.CLOSED, "handler"),
+        Step("reopen", frozenset({S.RESOLVED, S.FAILED, S.TRANSFERRED, S.MONITORING, S.RETURN_VISIT,
+                                  S.CLOSED}), S.ASSIGNED, "handler"),
+        Step("request_extension", frozenset({S.ACCEPTED, S.IN_MEDIATION}), None, "assignee"),
+        Step("grant_extension", frozenset(OPEN_STATUSES), None, "supervisor"),
+        Step("supervise", frozenset(ACTIVE_STATUSES), None, "supervisor"),
+        Step("link_duplicate", frozenset(OPEN_STATUSES), S.CLOSED, "handler"),
+    )
+}
+
+
+def allowed(user: User, lead: Lead, step: Step) -> bool:
+    """May `user` take `step` on `lead` as far as roles go (status aside)?"""
+    if lead.station_id != user.station_id:
+        return False
+    if step.who == "supervisor":
+        return user.has_role(Role.SUPERVISOR)
+    if step.who == "assignee":
+        return lead.assignee_id == user.id
+    if step.who == "grader":
+        return can_handle_lead(user, lead) or (
+            user.has_role(Role.OFFICER) and lead.community is not None
+            and lead.community.officer_id == user.id and not lead.is_compartmented
+        )
+    return can_handle_lead(user, lead)
+
+
+def available_steps(user: User, lead: Lead) -> list[str]:
+    status = Status(lead.status)
+    return [name for name, step in STEPS.items()
+            if status in step.sources and allowed(user, lead, step)
+            and not (name == "grant_extension" and not lead.extension_requested)]
+
+
+def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
+            now: datetime | None = None, **params) -> Lead:
+    """Take step `name` on `lead` as `actor`, or raise LifecycleError and change nothing."""
+    step = STEPS.get(name)
+    if step is None:
+        raise LifecycleError("unknown_step")
+    if not allowed(actor, lead, step):
+        raise LifecycleError("not_permitted", forbidden=True)
+    status = Status(lead.status)
+    if status not in step.sources:
+        raise LifecycleError("wrong_status")
+    now = now or utcnow()
+    handler = _HANDLERS[name]
+    detail = handler(lead, actor, deadlines, now, **params) or {}
+    if step.target is not None:
+        lead.status = step.target.value
+    add_event(lead, actor, name, status.value, lead.status, at=now, **detail)
+    db.session.flush()
+    return lead
+
+
+def _supervisors(lead: Lead) -> list[User]:
+    return people_with_role(db.session.get(Station, lead.station_id), Role.SUPERVISOR)
+
+
+def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = None, note: str = ""):
+    try:
+        grade = Risk(risk)
+    except ValueError as error:
+        raise LifecycleError("bad_risk", field="risk") from error
+    factors = set(factors or ())
+    unknown = factors - RISK_FACTOR_LABELS.keys()
+    if unknown:
+        raise LifecycleError("bad_factor", field="factors")
+    previous = lead.risk
+    set_risk(lead, grade, factors, confirmed=True)
+    if lead.is_open:
+        lead.due_at = due_at(deadlines, lead.risk, lead.received_at)
+    if lead.status == S.REGISTERED:
+        lead.status = S.GRADED.value
+    if grade == Risk.RED and previous != Risk.RED.value:
+        notify(_supervisors(lead), Kind.RED_LEAD, lead.id)
+    return {"risk": grade.value, "previous": previous, "factors": sorted(factors), "note": note}
+
+
+def _assign(lead, actor, deadlines, now, assignee: User | None = None):
+    if assignee is None or assignee.station_id != lead.station_id or not assignee.has_role(
+        Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM
+    ):
+        raise LifecycleError("bad_assignee", field="assignee")
+    lead.assignee = assignee
+    lead.assigned_at = now
+    lead.accepted_at = None
+    lead.returned_reason = ""
+    if lead.due_at is None:
+        lead.due_at = due_at(deadlines, lead.risk, lead.received_at)
+    notify([assignee], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
+    return {"assignee": assignee.display_name}
+
+
+def _accept(lead, actor, deadlines, now):
+    lead.accepted_at = now
+    return {}
+
+
+def _return(lead, actor, deadlines, now, reason: str = ""):
+    if not reason.strip():
+        raise LifecycleError("reason_required", field="reason")
+    lead.assignee = None
+    lead.assigned_at = None
+    lead.returned_reason = reason.strip()[:500]
+    notify(_supervisors(lead), Kind.RETURNED, lead.id, occurrence=str(now.timestamp()))
+    return {"reason": lead.returned_reason}
+
+
+def _start_mediation(lead, actor, deadlines, now):
+    return {}
+
+
+def _outcome(choices: dict, field: str):
+    def handler(lead, actor, deadlines, now, outcome: str = "", note: str = ""):
+        if outcome not in choices:
+            raise LifecycleError("bad_outcome", field=field)
+        lead.outcome = outcome
+        lead.outcome_note = note.strip()[:500]
+        lead.extension_requested = False
+        return {"outcome": outcome, "note": lead.outcome_note}
+
+    return handler
+
+
+def _plain(lead, actor, deadlines, now):
+    return {}
+
+
+def _close(lead, actor, deadlines, now, note: str = ""):
+    lead.closed_at = now
+    return {"note": note.strip()[:500]}
+
+
+def _reopen(lead, actor, deadlines, now, reason: str = ""):
+    if not reason.strip():
+        raise LifecycleError("reason_required", field="reason")
+    if lead.assignee is None:
+        raise LifecycleError("bad_assignee", field="assignee")
+    lead.reopened_count += 1
+    lead.closed_at = None
+    lead.outcome = ""
+    lead.due_at = due_at(deadlines, lead.risk, now)
+    lead.assigned_at = now
+    lead.accepted_at = None
+    notify([lead.assignee], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
+    return {"reason": reason.strip()[:500]}
+
+
+def _request_extension(lead, actor, deadlines, now, reason: str = ""):
+    if not reason.strip():
+        raise LifecycleError("reason_required", field="reason")
+    lead.extension_requested = True
+    lead.extension_reason = reason.strip()[:500]
+    return {"reason": lead.extension_reason}
+
+
+def _grant_extension(lead, actor, deadlines, now, new_due: datetime | None = None):
+    if not lead.extension_requested:
+        raise LifecycleError("no_extension_requested")
+    if new_due is None or new_due <= now:
+        raise LifecycleError("due_in_past", field="new_due")
+    lead.due_at = new_due
+    lead.extension_requested = False
+    return {"due_at": new_due.isoformat()}
+
+
+def _supervise(lead, actor, deadlines, now, until: datetime | None = None, comment: str = ""):
+    if until is None or until <= now:
+        raise LifecycleError("due_in_past", field="until")
+    if not comment.strip():
+        raise LifecycleError("comment_required", field="comment")
+    lead.supervised_until = until
+    lead.supervision_comment = comment.strip()[:500]
+    if lead.assignee is not None:
+        notify([lead.assignee], Kind.SUPERVISED, lead.id, occurrence=str(now.timestamp()))
+    return {"until": until.isoformat(), "comment": lead.supervision_comment}
+
+
+def _link_duplicate(lead, actor, deadlines, now, original: Lead | None = None):
+    if original is None or original.id == lead.id or original.station_id != lead.station_id:
+        raise LifecycleError("bad_original", field="original")
+    if original.duplicate_of_id is not None:
+        original = original.duplicate_of  # always point at the root, never a chain
+    lead.duplicate_of = original
+    lead.closed_at = now
+    lead.outcome = "duplicate"
+    return {"original": original.id}
+
+
+_HANDLERS = {
+    "grade": _grade,
+    "assign": _assign,
+    "accept": _accept,
+    "return": _return,
+    "start_mediation": _start_mediation,
+    "resolve": _outcome(RESOLUTION_LABELS, "outcome"),
+    "fail": _outcome(FAILURE_ROUTE_LABELS, "outcome"),
+    "transfer": _outcome(TRANSFER_TARGET_LABELS, "outcome"),
+    "monitor": _plain,
+    "return_visit": _plain,
+    "close": _close,
+    "reopen": _reopen,
+    "request_extension": _request_extension,
+    "grant_extension": _grant_extension,
+    "supervise": _supervise,
+    "link_duplicate": _link_duplicate,
+}

@@ -1,0 +1,167 @@
+"""Lead lists. Every query starts from the viewer's scope (webapp/access.py), so a lead a person
+may not see is absent from every list, count and search — not just hidden in a template.
+
+Lists use keyset pagination on the lead id (newest first): page N costs the same as page 1,
+which keeps them fast at 500k leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from webapp.access import case_scope, lead_scope
+from webapp.extensions import db
+from webapp.leads.codes import ACTIVE_STATUSES, OPEN_STATUSES, Status
+from webapp.leads.models import Lead, LeadParty
+from webapp.org.models import User
+
+PAGE_SIZE = 25
+QUEUES = ("ungraded", "unroutable", "returned", "overdue", "supervised")
+
+
+@dataclass
+class LeadFilters:
+    q: str = ""
+    category: str = ""
+    risk: str = ""
+    status: str = ""
+    community_id: int | None = None
+    flag: str = ""  # dv, minor, watched, repeat, many_people
+    queue: str = ""
+
+
+@dataclass
+class LeadPage:
+    leads: list[Lead]
+    next_cursor: int | None
+    filters: LeadFilters = field(default_factory=LeadFilters)
+
+
+def _values(statuses) -> list[str]:
+    return [s.value for s in statuses]
+
+
+def _apply_filters(statement, filters: LeadFilters, now: datetime):
+    if filters.category:
+        statement = statement.where(Lead.category == filters.category)
+    if filters.risk:
+        statement = statement.where(Lead.risk == filters.risk)
+    if filters.status:
+        statement = statement.where(Lead.status == filters.status)
+    if filters.community_id:
+        statement = statement.where(Lead.community_id == filters.community_id)
+    flag_columns = {"dv": Lead.flag_dv, "minor": Lead.flag_minor, "watched": Lead.flag_watched,
+                    "repeat": Lead.flag_repeat, "many_people": Lead.flag_many_people}
+    if filters.flag in flag_columns:
+        statement = statement.where(flag_columns[filters.flag].is_(True))
+    statement = _apply_queue(statement, filters.queue, now)
+    q = filters.q.strip()
+    if q:
+        like = f"%{q}%"
+        text_match = [Lead.summary.ilike(like), Lead.address.ilike(like), Lead.source_ref == q,
+                      Lead.uuid == q]
+        if q.isdigit():
+            text_match.append(Lead.id == int(q))
+            if len(q) >= 7:  # a phone number: exact match on parties, never a partial leak
+                text_match.append(Lead.id.in_(select(LeadParty.lead_id).where(LeadParty.phone == q)))
+        statement = statement.where(or_(*text_match))
+    return statement
+
+
+def _apply_queue(statement, queue: str, now: datetime):
+    open_ = Lead.status.in_(_values(OPEN_STATUSES))
+    if queue == "ungraded":
+        return statement.where(open_, Lead.risk_confirmed.is_(False), Lead.duplicate_of_id.is_(None))
+    if queue == "unroutable":
+        return statement.where(open_, Lead.assignee_id.is_(None), Lead.returned_reason == "")
+    if queue == "returned":
+        return statement.where(open_, Lead.assignee_id.is_(None), Lead.returned_reason != "")
+    if queue == "overdue":
+        return statement.where(open_, Lead.due_at < now)
+    if queue == "supervised":
+        return statement.where(Lead.status.in_(_values(ACTIVE_STATUSES)),
+                               Lead.supervised_until.is_not(None))
+    return statement
+
+
+def lead_list(viewer: User, filters: LeadFilters, now: datetime, before: int | None = None,
+              per_page: int = PAGE_SIZE) -> LeadPage:
+    """Cases the viewer may open, newest first, filtered; `before` is the keyset cursor."""
+    statement = select(Lead).where(case_scope(viewer))
+    statement = _apply_filters(statement, filters, now)
+    if before:
+        statement = statement.where(Lead.id < before)
+    rows = list(db.session.scalars(
+        statement.options(selectinload(Lead.community), selectinload(Lead.assignee))
+        .order_by(Lead.id.desc()).limit(per_page + 1)
+    ))
+    next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
+    return LeadPage(rows[:per_page], next_cursor, filters)
+
+
+def my_work(viewer: User, now: datetime, limit: int = 200) -> list[Lead]:
+    """Leads assigned to the viewer that still need them: overdue first, then by risk and due time."""
+    overdue_first = case((Lead.status.in_(_values(OPEN_STATUSES)) & (Lead.due_at < now), 0), else_=1)
+    return list(db.session.scalars(
+        select(Lead)
+        .where(lead_scope(viewer), Lead.assignee_id == viewer.id,
+               Lead.status.in_(_values(ACTIVE_STATUSES)))
+        .options(selectinload(Lead.community))
+        .order_by(overdue_first, Lead.risk_rank, Lead.due_at.is_(None), Lead.due_at, Lead.id)
+        .limit(limit)
+    ))
+
+
+def queue_counts(viewer: User, now: datetime) -> dict[str, int]:
+    counts = {}
+    for queue in QUEUES:
+        statement = _apply_queue(select(func.count()).select_from(Lead).where(case_scope(viewer)),
+                                 queue, now)
+        counts[queue] = db.session.scalar(statement) or 0
+    return counts
+
+
+def my_reports(viewer: User, before: int | None = None, per_page: int = PAGE_SIZE) -> LeadPage:
+    statement = select(Lead).where(Lead.reporter_id == viewer.id,
+                                   Lead.station_id == viewer.station_id)
+    if before:
+        statement = statement.where(Lead.id < before)
+    rows = list(db.session.scalars(statement.order_by(Lead.id.desc()).limit(per_page + 1)))
+    next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
+    return LeadPage(rows[:per_page], next_cursor)
+
+
+def visible_lead(viewer: User, lead_id: int) -> Lead | None:
+    """The lead if the viewer may see it at all (case or own report), else None (→ 404)."""
+    return db.session.scalar(select(Lead).where(Lead.id == lead_id, lead_scope(viewer)))
+
+
+def is_case_for(viewer: User, lead: Lead) -> bool:
+    return db.session.scalar(select(Lead.id).where(Lead.id == lead.id, case_scope(viewer))) is not None
+
+
+@dataclass(frozen=True)
+class BranchMember:
+    user: User
+    reports: int
+    confirmed: int
+
+
+def branch_contributions(station_id: int) -> list[BranchMember]:
+    """Each volunteer-police party branch member's reports, and how many proved real leads
+    (taken on by an officer — accepted or further along — and not a duplicate)."""
+    not_yet_taken = _values({Status.REGISTERED, Status.GRADED, Status.ASSIGNED})
+    confirmed = func.sum(case((Lead.status.not_in(not_yet_taken) & Lead.duplicate_of_id.is_(None), 1),
+                              else_=0))
+    rows = db.session.execute(
+        select(User, func.count(Lead.id), confirmed)
+        .outerjoin(Lead, Lead.reporter_id == User.id)
+        .where(User.station_id == station_id, User.in_volunteer_branch.is_(True))
+        .group_by(User.id)
+        .order_by(func.count(Lead.id).desc(), User.display_name)
+    ).all()
+    return [BranchMember(user, reports, int(done or 0)) for user, reports, done in rows]

@@ -1,0 +1,264 @@
+"""Lead intake: register in full, grade, route, detect repeats, notify. One path for every channel.
+
+The desk form, the volunteer's quick form and the phone's outbox replay all call `register_lead`;
+replaying the same UUID any number of times yields the one lead it made first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+
+from webapp.extensions import db
+from webapp.leads.codes import (
+    RISK_RANK,
+    SOURCES_WITH_REFERENCE,
+    UNGRADED_RANK,
+    Risk,
+    Source,
+    Status,
+)
+from webapp.leads.deadlines import Deadline, due_at
+from webapp.leads.grading import bump, factors_from_flags, suggest_grade
+from webapp.leads.models import Lead, LeadEvent, LeadParty, LeadPhoto
+from webapp.leads.photos import clean_photo
+from webapp.leads.routing import route
+from webapp.notify.services import Kind, notify
+from webapp.org.models import Community, Grid, Role, Station, User
+from webapp.org.services import people_with_role
+from webapp.timeutil import utcnow
+
+# A report about the same household or person within this window counts towards "repeat calls".
+REPEAT_WINDOW = timedelta(days=30)
+REPEAT_THRESHOLD = 3  # the third lead on the same household or party
+# The phone's clock may drift; a recorded time ahead of the server by more than this is clamped.
+CLOCK_TOLERANCE = timedelta(minutes=10)
+
+
+class IntakeError(ValueError):
+    """The input breaks an intake rule; `field` names the form field to show it on."""
+
+    def __init__(self, field: str, code: str):
+        super().__init__(code)
+        self.field = field
+        self.code = code
+
+
+@dataclass
+class PartyInput:
+    role: str
+    name: str = ""
+    phone: str = ""
+    id_number: str = ""
+    relation: str = ""
+
+
+@dataclass
+class LeadInput:
+    source: Source
+    category: str
+    summary: str
+    uuid: str | None = None
+    source_ref: str = ""
+    subtype: str = ""
+    flag_dv: bool = False
+    flag_minor: bool = False
+    flag_watched: bool = False
+    flag_many_people: bool = False
+    head_count: int | None = None
+    risk: Risk | None = None  # chosen at the desk; None lets the intake rules grade
+    risk_factors: set[str] = field(default_factory=set)
+    community: Community | None = None
+    grid: Grid | None = None
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    gps_accuracy_m: float | None = None
+    recorded_at: datetime | None = None
+    visit_id: int | None = None
+    parties: list[PartyInput] = field(default_factory=list)
+    photos: list[bytes] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    lead: Lead
+    created: bool  # False: this UUID was registered before (a replay)
+
+
+def normalise_address(address: str) -> str:
+    return re.sub(r"[\s,，.。#号-]+", "", address).lower()
+
+
+def add_event(lead: Lead, actor: User | None, kind: str, from_status: str = "",
+              to_status: str = "", at: datetime | None = None, **detail) -> LeadEvent:
+    event = LeadEvent(
+        kind=kind, actor=actor, from_status=from_status, to_status=to_status,
+        at=at or utcnow(),
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else "",
+    )
+    lead.events.append(event)
+    return event
+
+
+def set_risk(lead: Lead, risk: Risk, factors: set[str], confirmed: bool) -> None:
+    lead.risk = risk.value
+    lead.risk_rank = RISK_RANK[risk]
+    lead.risk_factors = ",".join(sorted(factors))
+    lead.risk_confirmed = confirmed
+
+
+def count_related_leads(station: Station, data: LeadInput, since: datetime) -> int:
+    """Leads in the window about the same household (address) or the same party (phone, ID)."""
+    conditions = []
+    household = normalise_address(data.address)
+    if household and data.community is not None:
+        same_place = select(Lead.id, Lead.address).where(
+            Lead.station_id == station.id, Lead.community_id == data.community.id,
+            Lead.received_at >= since, Lead.duplicate_of_id.is_(None),
+        )
+        matching = [row.id for row in db.session.execute(same_place)
+                    if normalise_address(row.address) == household]
+        if matching:
+            conditions.append(Lead.id.in_(matching))
+    phones = {p.phone for p in data.parties if p.phone}
+    ids = {p.id_number for p in data.parties if p.id_number}
+    if phones or ids:
+        party_match = select(LeadParty.lead_id).where(
+            or_(LeadParty.phone.in_(phones), LeadParty.id_number.in_(ids))
+        )
+        conditions.append(Lead.id.in_(party_match))
+    if not conditions:
+        return 0
+    return db.session.scalar(
+        select(func.count(Lead.id.distinct())).where(
+            Lead.station_id == station.id, Lead.received_at >= since,
+            Lead.duplicate_of_id.is_(None), or_(*conditions),
+        )
+    ) or 0
+
+
+def validate(data: LeadInput) -> None:
+    if data.source in SOURCES_WITH_REFERENCE and not data.source_ref.strip():
+        raise IntakeError("source_ref", "reference_required")
+    if data.flag_many_people and not data.head_count:
+        raise IntakeError("head_count", "head_count_required")
+    if data.grid is not None and data.community is not None and data.grid.community_id != data.community.id:
+        raise IntakeError("grid", "grid_outside_community")
+    if (data.latitude is None) != (data.longitude is None):
+        raise IntakeError("latitude", "incomplete_position")
+
+
+def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadline],
+                  max_photo_bytes: int) -> IntakeResult:
+    """Register a lead in full, grade it, route it and tell the people who must know.
+
+    Idempotent on `data.uuid`. Raises IntakeError (or PhotoError) and stores nothing when the
+    input breaks a rule.
+    """
+    if data.uuid:
+        existing = db.session.scalar(select(Lead).where(Lead.uuid == data.uuid))
+        if existing is not None:
+            if existing.reporter_id != reporter.id:
+                raise IntakeError("uuid", "uuid_taken")
+            return IntakeResult(existing, created=False)
+    validate(data)
+    photos = [clean_photo(raw, max_photo_bytes) for raw in data.photos]
+
+    now = utcnow()
+    station = reporter.station
+    recorded_at = min(data.recorded_at or now, now + CLOCK_TOLERANCE)
+    destination = route(station, data.community, data.grid, data.longitude, data.latitude)
+
+    lead = Lead(
+        uuid=data.uuid or str(uuid_module.uuid4()), station_id=station.id, source=data.source.value,
+        source_ref=data.source_ref.strip(), category=data.category, subtype=data.subtype,
+        summary=data.summary.strip(), flag_dv=data.flag_dv, flag_minor=data.flag_minor,
+        flag_watched=data.flag_watched, flag_many_people=data.flag_many_people,
+        head_count=data.head_count if data.flag_many_people else None,
+        community=destination.community, grid=destination.grid, address=data.address.strip(),
+        latitude=data.latitude, longitude=data.longitude, gps_accuracy_m=data.gps_accuracy_m,
+        reporter_id=reporter.id, visit_id=data.visit_id, recorded_at=recorded_at,
+        received_at=now, status=Status.REGISTERED.value, risk_rank=UNGRADED_RANK,
+    )
+    for party in data.parties:
+        lead.parties.append(LeadParty(role=party.role, name=party.name.strip(),
+                                      phone=party.phone.strip(), id_number=party.id_number.strip().upper(),
+                                      relation=party.relation.strip()))
+    for photo in photos:
+        lead.photos.append(LeadPhoto(width=photo.width, height=photo.height, size=len(photo.data),
+                                     sha256=photo.sha256, taken_at=photo.taken_at, data=photo.data))
+    add_event(lead, reporter, "registered", to_status=Status.REGISTERED.value, at=now,
+              source=data.source.value)
+
+    # Grade: the desk's choice is an assessment; otherwise the intake rules give a first grade.
+    factors = set(data.risk_factors) | factors_from_flags(
+        dv=data.flag_dv, minor=data.flag_minor, watched=data.flag_watched,
+        many_people=data.flag_many_people, head_count=data.head_count,
+    )
+    related = count_related_leads(station, data, now - REPEAT_WINDOW) if destination.community or \
+        data.parties else 0
+    grade = data.risk or suggest_grade(data.category, data.subtype, factors)
+    if related + 1 >= REPEAT_THRESHOLD:
+        lead.flag_repeat = True
+        factors.add("repeat_calls")
+        grade = bump(grade)
+    confirmed = data.risk is not None
+    set_risk(lead, grade, factors, confirmed)
+    lead.status = Status.GRADED.value
+    add_event(lead, reporter if confirmed else None, "graded", Status.REGISTERED.value,
+              Status.GRADED.value, at=now, risk=grade.value, factors=sorted(factors),
+              repeat=lead.flag_repeat, by_rules=not confirmed)
+    lead.due_at = due_at(deadlines, lead.risk, now)
+
+    db.session.add(lead)
+    db.session.flush()
+    supervisors = people_with_role(station, Role.SUPERVISOR)
+
+    if destination.routable:
+        lead.status = Status.ASSIGNED.value
+        lead.assignee = destination.officer
+        lead.assigned_at = now
+        add_event(lead, None, "assigned", Status.GRADED.value, Status.ASSIGNED.value, at=now,
+                  assignee=destination.officer.display_name, matched_by=destination.matched_by)
+        notify([destination.officer], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
+    else:
+        add_event(lead, None, "unroutable", at=now, matched_by=destination.matched_by)
+        notify(supervisors, Kind.UNROUTABLE, lead.id)
+    if lead.risk == Risk.RED:
+        notify(supervisors, Kind.RED_LEAD, lead.id)
+    if lead.flag_dv:
+        notify(people_with_role(station, Role.DV_TEAM), Kind.COMPARTMENT, lead.id, "dv")
+        add_event(lead, None, "shared_with_team", at=now, team=Role.DV_TEAM.value)
+    if lead.flag_minor:
+        notify(people_with_role(station, Role.YOUTH_TEAM), Kind.COMPARTMENT, lead.id, "minor")
+        add_event(lead, None, "shared_with_team", at=now, team=Role.YOUTH_TEAM.value)
+    db.session.flush()
+    return IntakeResult(lead, created=True)
+
+
+def possible_duplicates(lead: Lead, scope, window: timedelta = REPEAT_WINDOW, limit: int = 5) -> list[Lead]:
+    """Other recent leads the viewer may see (`scope`) that may be the same matter:
+    the same party phone or name, or the same address in the same community."""
+    since = lead.received_at - window
+    conditions = []
+    phones = {p.phone for p in lead.parties if p.phone}
+    names = {p.name for p in lead.parties if len(p.name) >= 2}
+    if phones or names:
+        conditions.append(Lead.id.in_(select(LeadParty.lead_id).where(
+            or_(LeadParty.phone.in_(phones), LeadParty.name.in_(names)))))
+    if lead.address and lead.community_id:
+        conditions.append((Lead.community_id == lead.community_id) & (Lead.address == lead.address))
+    if not conditions:
+        return []
+    return list(db.session.scalars(
+        select(Lead).where(
+            Lead.station_id == lead.station_id, Lead.id != lead.id, Lead.received_at >= since,
+            Lead.duplicate_of_id.is_(None), or_(*conditions), scope,
+        ).order_by(Lead.id.desc()).limit(limit)
+    ))

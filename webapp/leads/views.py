@@ -1,0 +1,370 @@
+"""Lead pages: report, desk intake, the lead with its timeline, lifecycle steps, lists."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import Response, abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from webapp.access import (
+    can_handle_lead,
+    can_report_leads,
+    can_reveal_identities,
+    can_see_branch,
+    can_see_reporter,
+    can_use_desk_intake,
+    case_scope,
+)
+from webapp.audit.services import record as audit
+from webapp.extensions import db
+from webapp.leads import bp, queries
+from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
+from webapp.leads.deadlines import parse_deadlines
+from webapp.leads.forms import ActionForm, DeskIntakeForm, QuickReportForm
+from webapp.leads.labels import STEP_LABELS
+from webapp.leads.lifecycle import STEPS, LifecycleError, available_steps, perform
+from webapp.leads.models import Lead, LeadPhoto
+from webapp.leads.photos import PhotoError
+from webapp.leads.services import IntakeError, possible_duplicates, register_lead
+from webapp.org import services as org
+from webapp.org.models import Community, Grid, Role, User
+from webapp.rendering import render_page, see_other
+from webapp.timeutil import STATION_TZ, utcnow
+from webapp.visits.models import Visit
+
+
+def _deadlines():
+    return parse_deadlines(current_app.config["BEATBOOK_DEADLINES"])
+
+
+def _max_photo_bytes() -> int:
+    return current_app.config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024
+
+
+def intake_error_text(code: str) -> str:
+    return {
+        "reference_required": _("Enter the ticket or incident number."),
+        "head_count_required": _("Enter how many people are involved."),
+        "grid_outside_community": _("The grid is not in the chosen community."),
+        "incomplete_position": _("Not a valid position."),
+        "uuid_taken": _("This report id belongs to another report."),
+        "too_large": _("The photo is larger than %(mb)d MB.", mb=current_app.config["BEATBOOK_MAX_PHOTO_MB"]),
+        "not_an_image": _("This file is not a photo (JPEG, PNG, WebP or HEIC)."),
+    }.get(code, code)
+
+
+def _community_choices(blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [
+        SelectChoice(str(c.id), c.name) for c in org.communities(current_user.station)
+    ]
+
+
+def _grid_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _("— none —"))] + [
+        SelectChoice(str(g.id), g.name, optgroup=c.name)
+        for c in org.communities(current_user.station) for g in c.grids
+    ]
+
+
+def _place(form) -> tuple[Community | None, Grid | None]:
+    community = db.session.get(Community, form.community_id.data) if form.community_id.data else None
+    if community is not None and community.station_id != current_user.station_id:
+        community = None
+    grid_id = getattr(form, "grid_id", None)
+    grid = db.session.get(Grid, grid_id.data) if grid_id is not None and grid_id.data else None
+    return community, grid
+
+
+def _uploaded(files) -> list[bytes]:
+    return [f.read() for f in files if f and f.filename]
+
+
+def _visit_for_prefill() -> Visit | None:
+    visit_id = request.args.get("visit", type=int)
+    if not visit_id:
+        return None
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.visitor_id != current_user.id:
+        abort(404)
+    return visit
+
+
+def _register(form, photos_field_data) -> Response | None:
+    """Shared by both intake forms: one service call, errors mapped onto the form."""
+    visit = _visit_for_prefill()
+    community, grid = _place(form)
+    data = form.to_input(_uploaded(photos_field_data), community=community, grid=grid)
+    if visit is not None:
+        data.source = Source.VISIT
+        data.visit_id = visit.id
+    try:
+        result = register_lead(current_user, data, _deadlines(), _max_photo_bytes())
+    except (IntakeError, PhotoError) as error:
+        field = getattr(error, "field", "photo" if hasattr(form, "photo") else "photos")
+        target = getattr(form, {"grid": "grid_id", "latitude": "latitude"}.get(field, field), None)
+        (target.errors if target is not None else form.form_errors).append(intake_error_text(error.code))
+        return None
+    db.session.commit()
+    if result.created:
+        flash(_("Report saved. Thank you."), "success")
+    return see_other(url_for("leads.detail", lead_id=result.lead.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def report():
+    if not can_report_leads(current_user):
+        abort(403)
+    form = QuickReportForm()
+    form.community_id.choices = _community_choices(_("— use my location —"))
+    visit = _visit_for_prefill()
+    if visit is not None and not form.is_submitted():
+        form.summary.data = visit.findings[:500]
+        form.community_id.data = visit.community_id
+        form.address.data = visit.household
+    if form.validate_on_submit():
+        done = _register(form, [form.photo.data])
+        if done is not None:
+            return done
+    status = 422 if form.is_submitted() else 200
+    return render_page("leads/report.html", block="report_form", status=status, form=form, visit=visit)
+
+
+@bp.route("/desk", methods=["GET", "POST"])
+@login_required
+def desk():
+    if not can_use_desk_intake(current_user):
+        abort(403)
+    form = DeskIntakeForm()
+    form.community_id.choices = _community_choices(_("— not known —"))
+    form.grid_id.choices = _grid_choices()
+    visit = _visit_for_prefill()
+    if visit is not None and not form.is_submitted():
+        form.source.data = Source.VISIT.value
+        form.summary.data = visit.findings
+        form.community_id.data = visit.community_id
+        form.grid_id.data = visit.grid_id
+        form.address.data = visit.household
+    if form.validate_on_submit():
+        done = _register(form, form.photos.data or [])
+        if done is not None:
+            return done
+    status = 422 if form.is_submitted() else 200
+    return render_page("leads/desk.html", block="desk_form", status=status, form=form, visit=visit)
+
+
+def _assignee_choices() -> list[SelectChoice]:
+    people = org.people_with_role(current_user.station, Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM)
+    return [SelectChoice("", _("Choose…"))] + [SelectChoice(str(p.id), p.display_name) for p in people]
+
+
+def _action_form(lead: Lead) -> ActionForm:
+    form = ActionForm(version=lead.version)
+    form.assignee_id.choices = _assignee_choices()
+    return form
+
+
+def _detail_context(lead: Lead, action_form: ActionForm | None = None, revealed: bool = False) -> dict:
+    handler = can_handle_lead(current_user, lead)
+    return {
+        "lead": lead,
+        "now": utcnow(),
+        "steps": available_steps(current_user, lead),
+        "form": action_form or _action_form(lead),
+        "revealed": revealed,
+        "can_reveal": can_reveal_identities(current_user, lead),
+        "show_reporter": can_see_reporter(current_user),
+        "duplicates": possible_duplicates(lead, case_scope(current_user)) if handler and lead.is_open
+        else [],
+        "photo_ids": db.session.scalars(select(LeadPhoto.id).where(LeadPhoto.lead_id == lead.id)).all(),
+    }
+
+
+@bp.route("/<int:lead_id>")
+@login_required
+def detail(lead_id: int):
+    lead = queries.visible_lead(current_user, lead_id)
+    if lead is None:
+        abort(404)
+    if not queries.is_case_for(current_user, lead):
+        # The reporter follows their report in plain words; the case itself is not theirs to see.
+        return render_page("leads/progress.html", lead=lead)
+    if lead.is_compartmented:
+        audit(current_user, "view", "lead", lead.id, request.remote_addr or "",
+              dv=lead.flag_dv, minor=lead.flag_minor)
+        db.session.commit()
+    return render_page("leads/detail.html", **_detail_context(lead))
+
+
+@bp.route("/<int:lead_id>/reveal", methods=["POST"])
+@login_required
+def reveal(lead_id: int):
+    lead = queries.visible_lead(current_user, lead_id)
+    if lead is None:
+        abort(404)
+    if not can_reveal_identities(current_user, lead):
+        abort(403)
+    audit(current_user, "reveal_identities", "lead", lead.id, request.remote_addr or "")
+    db.session.commit()
+    return render_page("leads/detail.html", block="parties", **_detail_context(lead, revealed=True))
+
+
+@bp.route("/<int:lead_id>/photos/<int:photo_id>")
+@login_required
+def photo(lead_id: int, photo_id: int):
+    lead = queries.visible_lead(current_user, lead_id)
+    picture = db.session.get(LeadPhoto, photo_id)
+    if lead is None or picture is None or picture.lead_id != lead.id:
+        abort(404)
+    if lead.is_compartmented:
+        audit(current_user, "view_photo", "lead", lead.id, request.remote_addr or "", photo=photo_id)
+        db.session.commit()
+    response = Response(picture.data, mimetype=picture.content_type)
+    # Never cached on a shared device or proxy: photos can show people and homes.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _step_params(step: str, form: ActionForm) -> dict:
+    def end_of_local_day(day):
+        return datetime.combine(day, time(23, 59), tzinfo=STATION_TZ) if day else None
+
+    if step == "grade":
+        return {"risk": form.risk.data, "factors": set(form.factors.data or ()), "note": form.note.data or ""}
+    if step == "assign":
+        return {"assignee": db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None}
+    if step in {"return", "reopen", "request_extension"}:
+        return {"reason": form.reason.data or ""}
+    if step in {"resolve", "fail", "transfer"}:
+        chosen = {"resolve": form.resolution, "fail": form.failure_route, "transfer": form.transfer_to}[step]
+        return {"outcome": chosen.data or "", "note": form.note.data or ""}
+    if step == "close":
+        return {"note": form.note.data or ""}
+    if step == "grant_extension":
+        return {"new_due": end_of_local_day(form.new_due.data)}
+    if step == "supervise":
+        return {"until": end_of_local_day(form.until.data), "comment": form.comment.data or ""}
+    if step == "link_duplicate":
+        original = None
+        if form.original.data:
+            original = db.session.scalar(
+                select(Lead).where(Lead.id == form.original.data, case_scope(current_user)))
+        return {"original": original}
+    return {}
+
+
+def lifecycle_error_text(error: LifecycleError) -> str:
+    return {
+        "wrong_status": _("This step is not possible now: the lead is already past it or not there yet."),
+        "reason_required": _("Give a reason."),
+        "comment_required": _("Write the instructions."),
+        "bad_risk": _("Choose a risk grade."),
+        "bad_factor": _("Unknown risk factor."),
+        "bad_assignee": _("Choose an officer or team member of this station."),
+        "bad_outcome": _("Choose one of the options."),
+        "due_in_past": _("Choose a date after today."),
+        "no_extension_requested": _("No extension was requested."),
+        "bad_original": _("Enter the number of another lead you can see."),
+        "unknown_step": _("Unknown step."),
+    }.get(error.code, error.code)
+
+
+@bp.route("/<int:lead_id>/steps/<step>", methods=["POST"])
+@login_required
+def act(lead_id: int, step: str):
+    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, case_scope(current_user)))
+    if lead is None:
+        abort(404)
+    if step not in STEPS:
+        abort(404)
+    form = _action_form(lead)
+    if not form.validate_on_submit():
+        return render_page("leads/detail.html", block="actions", status=422,
+                           **_detail_context(lead, form), failed_step=step)
+    if form.version.data != lead.version:
+        # Never a silent overwrite: show the latest state; a retry is a new, informed decision.
+        form.form_errors.append(_("Someone else changed this lead while you were looking at it. "
+                                  "Here is the latest; check it and try again."))
+        form.version.data = lead.version
+        return render_page("leads/detail.html", block="actions", status=409,
+                           **_detail_context(lead, form), failed_step=step)
+    try:
+        perform(lead, current_user, step, _deadlines(), **_step_params(step, form))
+    except LifecycleError as error:
+        db.session.rollback()
+        if error.forbidden:
+            abort(403)
+        lead = db.session.get(Lead, lead_id)
+        message = lifecycle_error_text(error)
+        target = getattr(form, _FIELD_FOR.get(error.field or "", ""), None)
+        (target.errors if target is not None else form.form_errors).append(message)
+        status = 409 if error.code in {"wrong_status", "no_extension_requested"} else 422
+        return render_page("leads/detail.html", block="actions", status=status,
+                           **_detail_context(lead, form), failed_step=step)
+    db.session.commit()
+    flash(_("Done: %(step)s.", step=step_label(step)), "success")
+    return see_other(url_for("leads.detail", lead_id=lead.id))
+
+
+_FIELD_FOR = {"risk": "risk", "factors": "factors", "assignee": "assignee_id", "reason": "reason",
+              "comment": "comment", "new_due": "new_due", "until": "until", "original": "original"}
+
+
+def step_label(step: str) -> str:
+    return str(STEP_LABELS.get(step, step))
+
+
+
+def _filters_from_args() -> queries.LeadFilters:
+    args = request.args
+    filters = queries.LeadFilters(
+        q=args.get("q", "")[:100], category=args.get("category", ""), risk=args.get("risk", ""),
+        status=args.get("status", ""), community_id=args.get("community_id", type=int),
+        flag=args.get("flag", ""), queue=args.get("queue", ""),
+    )
+    if filters.category not in CATEGORY_LABELS:
+        filters.category = ""
+    if filters.risk not in {r.value for r in Risk}:
+        filters.risk = ""
+    if filters.status not in {s.value for s in STATUS_LABELS}:
+        filters.status = ""
+    if filters.queue not in queries.QUEUES:
+        filters.queue = ""
+    return filters
+
+
+@bp.route("/")
+@login_required
+def index():
+    if not current_user.has_role(Role.OFFICER, Role.SUPERVISOR, Role.DV_TEAM, Role.YOUTH_TEAM):
+        abort(403)
+    filters = _filters_from_args()
+    page = queries.lead_list(current_user, filters, utcnow(), before=request.args.get("before", type=int))
+    kept = {k: v for k, v in request.args.items() if k != "before" and v}
+    next_url = url_for("leads.index", before=page.next_cursor, **kept) if page.next_cursor else None
+    return render_page(
+        "leads/index.html", block="lead_rows", page=page, filters=filters, now=utcnow(), next_url=next_url,
+        communities=org.communities(current_user.station), risk_labels=RISK_SHORT_LABELS,
+        queue_counts=queries.queue_counts(current_user, utcnow())
+        if current_user.has_role(Role.SUPERVISOR) else None,
+    )
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    page = queries.my_reports(current_user, before=request.args.get("before", type=int))
+    return render_page("leads/mine.html", block="report_rows", page=page)
+
+
+@bp.route("/branch")
+@login_required
+def branch():
+    if not can_see_branch(current_user):
+        abort(403)
+    return render_page("leads/branch.html",
+                       members=queries.branch_contributions(current_user.station_id))

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.leads.forms import UUID_PATTERN, RecordedAtField, _optional_int
+from webapp.timeutil import STATION_TZ, utcnow
+
+
+class VisitForm(FlaskForm):
+    uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
+    recorded_at = RecordedAtField()
+    household = StringField(_l("Household or address"), validators=[DataRequired(), Length(max=200)])
+    visited_on = DateField(_l("Date of the visit"), validators=[DataRequired()])
+    community_id = SelectField(_l("Community"), coerce=_optional_int)
+    findings = TextAreaField(_l("What you found"), validators=[DataRequired(), Length(max=2000)])
+
+    def validate_visited_on(self, field):
+        if field.data and field.data > utcnow().astimezone(STATION_TZ).date():
+            raise ValidationError(_l("A visit cannot be in the future."))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from flask import abort, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from webapp.access import can_report_leads, can_use_desk_intake
+from webapp.extensions import db
+from webapp.org import services as org
+from webapp.org.models import Community
+from webapp.rendering import render_page, see_other
+from webapp.timeutil import STATION_TZ, utcnow
+from webapp.visits import bp
+from webapp.visits.forms import VisitForm
+from webapp.visits.models import Visit
+from webapp.visits.services import VisitError, VisitInput, record_visit, visits_of
+
+
+@bp.route("/")
+@login_required
+def index():
+    if not can_report_leads(current_user):
+        abort(403)
+    return render_page("visits/index.html", visits=visits_of(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not can_report_leads(current_user):
+        abort(403)
+    form = VisitForm()
+    form.community_id.choices = [SelectChoice("", _("— my community —"))] + [
+        SelectChoice(str(c.id), c.name) for c in org.communities(current_user.station)]
+    if not form.is_submitted():
+        form.visited_on.data = utcnow().astimezone(STATION_TZ).date()
+    if form.validate_on_submit():
+        community = db.session.get(Community, form.community_id.data) if form.community_id.data else None
+        try:
+            visit, created = record_visit(current_user, VisitInput(
+                household=form.household.data, visited_on=form.visited_on.data,
+                findings=form.findings.data, community=community, uuid=form.uuid.data or None,
+                recorded_at=form.recorded_at.data))
+        except VisitError:
+            form.form_errors.append(_("This report id belongs to another report."))
+        else:
+            db.session.commit()
+            if created:
+                flash(_("Visit saved."), "success")
+            return see_other(url_for("visits.detail", visit_id=visit.id))
+    status = 422 if form.is_submitted() else 200
+    return render_page("visits/new.html", block="visit_form", status=status, form=form)
+
+
+@bp.route("/<int:visit_id>")
+@login_required
+def detail(visit_id: int):
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.visitor_id != current_user.id:
+        abort(404)
+    return render_page("visits/detail.html", visit=visit,
+                       lead_form_endpoint="leads.desk" if can_use_desk_intake(current_user)
+                       else "leads.report")
