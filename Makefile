@@ -60,5 +60,5 @@ clean:
 
 # After changing UI strings: refresh the catalogue template and the zh-CN catalogue, then translate.
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o webapp/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o webapp/translations/messages.pot webapp templates templates/_layouts templates/_macros
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching

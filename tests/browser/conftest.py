@@ -260,20 +260,37 @@ def browser(playwright):
 
 
 @pytest.fixture
-def phone(browser, playwright, live_server):
-    """A fresh Pixel 7 profile (no cookies, cache or service worker) and a page on the live app."""
-    context = browser.new_context(
-        **playwright.devices["Pixel 7"],
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        base_url=live_server.url,
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+def new_phone(browser, playwright, live_server):
+    """Make fresh Pixel 7 profiles (no cookies, cache or service worker): one per person.
+
+    Extra options go to `browser.new_context`, e.g. a GPS position:
+    `new_phone(geolocation={"latitude": 31.86, "longitude": 117.28}, permissions=["geolocation"])`.
+    """
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(
+            **playwright.devices["Pixel 7"],
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            base_url=live_server.url,
+            **options,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
     try:
-        yield page
+        yield make
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def phone(new_phone):
+    """A fresh Pixel 7 profile and a page on the live app."""
+    return new_phone()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ STEP_LABELS = {
     "accept": _l("Accept (签收)"),
     "return": _l("Return (退回)"),
     "start_mediation": _l("Start mediation"),
-    "resolve": _l("Resolved"),
+    "resolve": _l("Mark resolved"),
     "fail": _l("Mediation failed"),
     "transfer": _l("Transfer"),
     "monitor": _l("Monitor performance"),

@@ -120,7 +120,7 @@ def report():
     if not can_report_leads(current_user):
         abort(403)
     form = QuickReportForm()
-    form.community_id.choices = _community_choices(_("— use my location —"))
+    form.community_id.choices = _community_choices(_("— or pick a community —"))
     visit = _visit_for_prefill()
     if visit is not None and not form.is_submitted():
         form.summary.data = visit.findings[:500]
