@@ -1,11 +1,15 @@
 """Every page answers in two shapes from one URL: the whole page, or (htmx) just its fragment."""
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import Browser
 from webapp.extensions import db
+from webapp.leads.models import Lead
 from webapp.org.models import Community, User
+from webapp.visits.services import VisitInput, record_visit
 
 # (endpoint, who looks at it, how to build the path from the demo station)
 PAGES = [
@@ -28,9 +32,20 @@ PAGES = [
     ("org.users", "admin", lambda ids: "/admin/users?q=vol"),
     ("org.user", "admin", lambda ids: f"/admin/users/{ids['user']}"),
     ("org.user", "admin", lambda ids: "/admin/users/new"),
+    ("leads.report", "volunteer", lambda ids: "/leads/new"),
+    ("leads.desk", "officer", lambda ids: "/leads/desk"),
+    ("leads.detail", "officer", lambda ids: f"/leads/{ids['lead']}"),
+    ("leads.detail", "volunteer", lambda ids: f"/leads/{ids['lead']}"),  # the reporter's progress view
+    ("leads.index", "supervisor", lambda ids: "/leads/?queue=ungraded"),
+    ("leads.mine", "volunteer", lambda ids: "/leads/mine"),
+    ("leads.branch", "supervisor", lambda ids: "/leads/branch"),
+    ("visits.index", "volunteer", lambda ids: "/visits/"),
+    ("visits.new", "volunteer", lambda ids: "/visits/new"),
+    ("visits.detail", "volunteer", lambda ids: f"/visits/{ids['visit']}"),
+    ("notify.index", "officer", lambda ids: "/inbox/"),
 ]
 # Not pages: redirects, JSON, files.
-NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index"}
+NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo"}
 
 
 @pytest.fixture
@@ -45,7 +60,13 @@ def demo(app_ctx):
     community = db.session.scalar(select(Community).where(Community.code == "GGGC"))
     volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
     assert Role.VOLUNTEER in volunteer.roles
-    return {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id}
+    lead = db.session.scalar(select(Lead).where(Lead.reporter_id == volunteer.id,
+                                                Lead.community_id == community.id))
+    visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
+                                                  findings="一切正常"))
+    db.session.commit()
+    return {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
+            "lead": lead.id, "visit": visit.id}
 
 
 def test_every_page_is_listed_here(app):

@@ -200,19 +200,26 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """One form for every lifecycle step; each step reads the fields it needs."""
+    """One form for every lifecycle step; each step reads the fields it needs.
+
+    The choice fields do not validate here: a step's form sends only its own fields, and the
+    lifecycle service checks the values each step uses (one validation path).
+    """
 
     version = IntegerField(validators=[InputRequired()])
-    risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, ""))
-    factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS))
+    risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, ""), validate_choice=False)
+    factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS),
+                                 validate_choice=False)
     assignee_id = SelectField(_l("Assign to"), coerce=_optional_int, validate_choice=False)
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
     comment = TextAreaField(_l("Instructions"), validators=[Optional(), Length(max=500)])
-    resolution = SelectField(_l("How it was resolved"), choices=_choices(RESOLUTION_LABELS, ""))
+    resolution = SelectField(_l("How it was resolved"), choices=_choices(RESOLUTION_LABELS, ""),
+                             validate_choice=False)
     failure_route = SelectField(_l("Routes the parties were told of"),
-                                choices=_choices(FAILURE_ROUTE_LABELS, ""))
-    transfer_to = SelectField(_l("Transferred to"), choices=_choices(TRANSFER_TARGET_LABELS, ""))
+                                choices=_choices(FAILURE_ROUTE_LABELS, ""), validate_choice=False)
+    transfer_to = SelectField(_l("Transferred to"), choices=_choices(TRANSFER_TARGET_LABELS, ""),
+                              validate_choice=False)
     new_due = DateField(_l("New due date"), validators=[Optional()])
     until = DateField(_l("Supervised until"), validators=[Optional()])
     original = IntegerField(_l("Number of the original lead"), validators=[Optional()])

@@ -81,6 +81,7 @@ class UserForm(FlaskForm):
     community_id = SelectField(_l("Community"), coerce=_coerce_optional_int)
     grid_id = SelectField(_l("Grid"), coerce=_coerce_optional_int)
     in_volunteer_branch = BooleanField(_l("Member of the volunteer-police party branch"))
+    is_branch_secretary = BooleanField(_l("Secretary of the branch (sees its figures)"))
     is_enabled = BooleanField(_l("Account enabled"), default=True)
     password = PasswordField(
         _l("Password"), validators=[Optional(), Length(min=10, max=256)],

@@ -167,6 +167,7 @@ def create_user(
     community: Community | None = None,
     grid: Grid | None = None,
     in_volunteer_branch: bool = False,
+    is_branch_secretary: bool = False,
     title: str = "",
     phone: str = "",
 ) -> User:
@@ -181,6 +182,7 @@ def create_user(
         community=community,
         grid=grid,
         in_volunteer_branch=in_volunteer_branch,
+        is_branch_secretary=is_branch_secretary,
         title=title.strip(),
         phone=phone.strip(),
     )
@@ -202,6 +204,7 @@ def update_user(
     title: str,
     phone: str,
     is_enabled: bool,
+    is_branch_secretary: bool = False,
     new_password: str | None = None,
 ) -> User:
     _check_placement(community, grid)
@@ -210,6 +213,7 @@ def update_user(
     user.community = community
     user.grid = grid
     user.in_volunteer_branch = in_volunteer_branch
+    user.is_branch_secretary = is_branch_secretary
     user.title = title.strip()
     user.phone = phone.strip()
     if user.is_enabled and not is_enabled:

@@ -159,6 +159,7 @@ def user(user_id: int | None = None):
             fields = dict(
                 display_name=form.display_name.data, roles={Role(r) for r in form.roles.data},
                 community=community, grid=grid, in_volunteer_branch=form.in_volunteer_branch.data,
+                is_branch_secretary=form.is_branch_secretary.data,
                 title=form.title.data or "", phone=form.phone.data or "",
             )
             try:
