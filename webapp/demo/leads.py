@@ -174,6 +174,7 @@ def _age(lead: Lead, deadlines: dict[Risk, Deadline], age: timedelta) -> None:
     for event in lead.events:
         event.at -= age
     lead.received_at -= age
+    lead.cycle_started_at -= age
     lead.recorded_at -= age
     if lead.assigned_at:
         lead.assigned_at -= age

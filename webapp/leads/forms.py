@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
+from flask_wtf.i18n import translations as wtf_translations
 from wtforms import (
     BooleanField,
     DateField,
@@ -99,10 +100,18 @@ class PlaceMixin:
         return (number(self.latitude, -90, 90), number(self.longitude, -180, 180),
                 number(self.gps_accuracy_m, 0, 100_000))
 
-    def validate_latitude(self, field):
-        latitude, longitude, _ = self.position()
-        if (latitude is None) != (longitude is None):
-            raise ValidationError(_l("Not a valid position."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here, not per field: the three hidden fields only make sense together, and an
+        # empty latitude would stop a field validator before it looked at the others.
+        try:
+            latitude, longitude, _ = self.position()
+            if (latitude is None) != (longitude is None):
+                raise ValidationError(_l("Not a valid position."))
+        except ValidationError as error:
+            self.latitude.errors = [*self.latitude.errors, str(error)]
+            return False
+        return valid
 
 
 
@@ -111,6 +120,7 @@ class QuickReportForm(PlaceMixin, FlaskForm):
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
+    visit_id = IntegerField(widget=widgets.HiddenInput(), validators=[Optional()])
     category = SelectField(_l("What kind of dispute?"), choices=_choices(CATEGORY_LABELS, _l("Choose…")),
                            validators=[DataRequired(message=_l("Choose a kind of dispute."))])
     summary = TextAreaField(_l("What is happening? One or two sentences."),
@@ -137,6 +147,11 @@ class QuickReportForm(PlaceMixin, FlaskForm):
 
 
 class PartyForm(Form):
+    class Meta:
+        # A nested plain Form does not get Flask-WTF's language: ask for it, like FlaskForm does.
+        def get_translations(self, form):
+            return wtf_translations
+
     role = SelectField(_l("Role"), choices=_choices(PARTY_ROLE_LABELS))
     name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
     phone = StringField(_l("Phone"), validators=[
@@ -154,6 +169,7 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
+    visit_id = IntegerField(widget=widgets.HiddenInput(), validators=[Optional()])
     source = SelectField(_l("Source"), choices=_choices(SOURCE_LABELS))
     source_ref = StringField(_l("Ticket or incident number"), validators=[Optional(), Length(max=64)])
     category = SelectField(_l("Category"), choices=_choices(CATEGORY_LABELS, _l("Choose…")),

@@ -136,8 +136,10 @@ def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = No
         raise LifecycleError("bad_factor", field="factors")
     previous = lead.risk
     set_risk(lead, grade, factors, confirmed=True)
-    if lead.is_open:
-        lead.due_at = due_at(deadlines, lead.risk, lead.received_at)
+    # A new grade moves the deadline, counted from the start of the current cycle (the receipt,
+    # or the last reopening); confirming the same grade keeps it (and any granted extension).
+    if lead.is_open and grade.value != previous:
+        lead.due_at = due_at(deadlines, lead.risk, lead.cycle_started_at)
     if lead.status == S.REGISTERED:
         lead.status = S.GRADED.value
     if grade == Risk.RED and previous != Risk.RED.value:
@@ -206,6 +208,7 @@ def _reopen(lead, actor, deadlines, now, reason: str = ""):
     if lead.assignee is None:
         raise LifecycleError("bad_assignee", field="assignee")
     lead.reopened_count += 1
+    lead.cycle_started_at = now
     lead.closed_at = None
     lead.outcome = ""
     lead.due_at = due_at(deadlines, lead.risk, now)
@@ -246,10 +249,16 @@ def _supervise(lead, actor, deadlines, now, until: datetime | None = None, comme
 
 
 def _link_duplicate(lead, actor, deadlines, now, original: Lead | None = None):
-    if original is None or original.id == lead.id or original.station_id != lead.station_id:
+    if original is None or original.station_id != lead.station_id:
         raise LifecycleError("bad_original", field="original")
-    if original.duplicate_of_id is not None:
-        original = original.duplicate_of  # always point at the root, never a chain
+    seen = {original.id}
+    while original.duplicate_of_id is not None:  # always point at the root, never into a chain
+        original = original.duplicate_of
+        if original.id in seen:
+            break
+        seen.add(original.id)
+    if original.id == lead.id:
+        raise LifecycleError("bad_original", field="original")
     lead.duplicate_of = original
     lead.closed_at = now
     lead.outcome = "duplicate"

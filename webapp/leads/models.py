@@ -71,6 +71,8 @@ class Lead(db.Model):
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the phone's clock
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the server's
+    # Deadlines count from here: the receipt, or the last reopening.
+    cycle_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     status: Mapped[str] = mapped_column(String(16), default=Status.REGISTERED.value)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

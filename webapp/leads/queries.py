@@ -65,7 +65,8 @@ def _apply_filters(statement, filters: LeadFilters, now: datetime):
         text_match = [Lead.summary.ilike(like), Lead.address.ilike(like), Lead.source_ref == q,
                       Lead.uuid == q]
         if q.isdigit():
-            text_match.append(Lead.id == int(q))
+            if len(q) <= 9:  # a lead number; longer digit strings would overflow an integer column
+                text_match.append(Lead.id == int(q))
             if len(q) >= 7:  # a phone number: exact match on parties, never a partial leak
                 text_match.append(Lead.id.in_(select(LeadParty.lead_id).where(LeadParty.phone == q)))
         statement = statement.where(or_(*text_match))

@@ -3,7 +3,7 @@
 A chosen community wins. Otherwise a GPS point is matched against grid boundaries, then
 community boundaries (shapely). A point exactly on a shared edge belongs to the polygon whose
 code sorts first, so the answer never depends on query order. No match, or a community without
-an officer: the lead goes to the supervisors' intake queue.
+an (enabled) officer: the lead goes to the supervisors' intake queue.
 """
 
 from __future__ import annotations
@@ -61,17 +61,22 @@ def locate(station: Station, longitude: float, latitude: float) -> tuple[Communi
     return _first_covering(communities, point), None
 
 
+def _active(officer: User | None) -> User | None:
+    """A disabled account takes no leads: the lead goes to the supervisors instead."""
+    return officer if officer is not None and officer.is_enabled else None
+
+
 def route(station: Station, community: Community | None = None, grid: Grid | None = None,
           longitude: float | None = None, latitude: float | None = None) -> Route:
     if community is not None:
         if grid is not None and grid.community_id != community.id:
             grid = None
-        return Route(community, grid, community.officer, "community")
+        return Route(community, grid, _active(community.officer), "community")
     if grid is not None:
-        return Route(grid.community, grid, grid.community.officer, "grid")
+        return Route(grid.community, grid, _active(grid.community.officer), "grid")
     if longitude is not None and latitude is not None:
         found_community, found_grid = locate(station, longitude, latitude)
         if found_community is not None:
             matched = "grid_boundary" if found_grid is not None else "community_boundary"
-            return Route(found_community, found_grid, found_community.officer, matched)
+            return Route(found_community, found_grid, _active(found_community.officer), matched)
     return Route(None, None, None, "none")

@@ -184,7 +184,8 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
         community=destination.community, grid=destination.grid, address=data.address.strip(),
         latitude=data.latitude, longitude=data.longitude, gps_accuracy_m=data.gps_accuracy_m,
         reporter_id=reporter.id, visit_id=data.visit_id, recorded_at=recorded_at,
-        received_at=now, status=Status.REGISTERED.value, risk_rank=UNGRADED_RANK,
+        received_at=now, cycle_started_at=now, status=Status.REGISTERED.value,
+        risk_rank=UNGRADED_RANK,
     )
     for party in data.parties:
         lead.parties.append(LeadParty(role=party.role, name=party.name.strip(),

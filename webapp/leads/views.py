@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from flask import Response, abort, current_app, flash, request, url_for
+from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -23,38 +23,17 @@ from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
-from webapp.leads.deadlines import parse_deadlines
 from webapp.leads.forms import ActionForm, DeskIntakeForm, QuickReportForm
+from webapp.leads.intake import deadlines, submit_lead_form
 from webapp.leads.labels import STEP_LABELS
 from webapp.leads.lifecycle import STEPS, LifecycleError, available_steps, perform
 from webapp.leads.models import Lead, LeadPhoto
-from webapp.leads.photos import PhotoError
-from webapp.leads.services import IntakeError, possible_duplicates, register_lead
+from webapp.leads.services import possible_duplicates
 from webapp.org import services as org
-from webapp.org.models import Community, Grid, Role, User
+from webapp.org.models import Role, User
 from webapp.rendering import render_page, see_other
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.visits.models import Visit
-
-
-def _deadlines():
-    return parse_deadlines(current_app.config["BEATBOOK_DEADLINES"])
-
-
-def _max_photo_bytes() -> int:
-    return current_app.config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024
-
-
-def intake_error_text(code: str) -> str:
-    return {
-        "reference_required": _("Enter the ticket or incident number."),
-        "head_count_required": _("Enter how many people are involved."),
-        "grid_outside_community": _("The grid is not in the chosen community."),
-        "incomplete_position": _("Not a valid position."),
-        "uuid_taken": _("This report id belongs to another report."),
-        "too_large": _("The photo is larger than %(mb)d MB.", mb=current_app.config["BEATBOOK_MAX_PHOTO_MB"]),
-        "not_an_image": _("This file is not a photo (JPEG, PNG, WebP or HEIC)."),
-    }.get(code, code)
 
 
 def _community_choices(blank: str) -> list[SelectChoice]:
@@ -70,20 +49,8 @@ def _grid_choices() -> list[SelectChoice]:
     ]
 
 
-def _place(form) -> tuple[Community | None, Grid | None]:
-    community = db.session.get(Community, form.community_id.data) if form.community_id.data else None
-    if community is not None and community.station_id != current_user.station_id:
-        community = None
-    grid_id = getattr(form, "grid_id", None)
-    grid = db.session.get(Grid, grid_id.data) if grid_id is not None and grid_id.data else None
-    return community, grid
-
-
-def _uploaded(files) -> list[bytes]:
-    return [f.read() for f in files if f and f.filename]
-
-
 def _visit_for_prefill() -> Visit | None:
+    """`?visit=<id>`: a lead made from one of my visits' findings (404 for anyone else's)."""
     visit_id = request.args.get("visit", type=int)
     if not visit_id:
         return None
@@ -93,20 +60,9 @@ def _visit_for_prefill() -> Visit | None:
     return visit
 
 
-def _register(form, photos_field_data) -> Response | None:
-    """Shared by both intake forms: one service call, errors mapped onto the form."""
-    visit = _visit_for_prefill()
-    community, grid = _place(form)
-    data = form.to_input(_uploaded(photos_field_data), community=community, grid=grid)
-    if visit is not None:
-        data.source = Source.VISIT
-        data.visit_id = visit.id
-    try:
-        result = register_lead(current_user, data, _deadlines(), _max_photo_bytes())
-    except (IntakeError, PhotoError) as error:
-        field = getattr(error, "field", "photo" if hasattr(form, "photo") else "photos")
-        target = getattr(form, {"grid": "grid_id", "latitude": "latitude"}.get(field, field), None)
-        (target.errors if target is not None else form.form_errors).append(intake_error_text(error.code))
+def _register(form) -> Response | None:
+    result = submit_lead_form(form, current_user)
+    if result is None:
         return None
     db.session.commit()
     if result.created:
@@ -122,12 +78,14 @@ def report():
     form = QuickReportForm()
     form.community_id.choices = _community_choices(_("— or pick a community —"))
     visit = _visit_for_prefill()
+    if visit is not None and not form.visit_id.data:
+        form.visit_id.data = visit.id
     if visit is not None and not form.is_submitted():
         form.summary.data = visit.findings[:500]
         form.community_id.data = visit.community_id
         form.address.data = visit.household
     if form.validate_on_submit():
-        done = _register(form, [form.photo.data])
+        done = _register(form)
         if done is not None:
             return done
     status = 422 if form.is_submitted() else 200
@@ -143,6 +101,8 @@ def desk():
     form.community_id.choices = _community_choices(_("— not known —"))
     form.grid_id.choices = _grid_choices()
     visit = _visit_for_prefill()
+    if visit is not None and not form.visit_id.data:
+        form.visit_id.data = visit.id
     if visit is not None and not form.is_submitted():
         form.source.data = Source.VISIT.value
         form.summary.data = visit.findings
@@ -150,7 +110,7 @@ def desk():
         form.grid_id.data = visit.grid_id
         form.address.data = visit.household
     if form.validate_on_submit():
-        done = _register(form, form.photos.data or [])
+        done = _register(form)
         if done is not None:
             return done
     status = 422 if form.is_submitted() else 200
@@ -230,8 +190,8 @@ def photo(lead_id: int, photo_id: int):
 
 
 def _step_params(step: str, form: ActionForm) -> dict:
-    def end_of_local_day(day):
-        return datetime.combine(day, time(23, 59), tzinfo=STATION_TZ) if day else None
+    def end_of_local_day(day):  # like computed day deadlines: midnight after that day, Shanghai
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=STATION_TZ) if day else None
 
     if step == "grade":
         return {"risk": form.risk.data, "factors": set(form.factors.data or ()), "note": form.note.data or ""}
@@ -293,7 +253,7 @@ def act(lead_id: int, step: str):
         return render_page("leads/detail.html", block="actions", status=409,
                            **_detail_context(lead, form), failed_step=step)
     try:
-        perform(lead, current_user, step, _deadlines(), **_step_params(step, form))
+        perform(lead, current_user, step, deadlines(), **_step_params(step, form))
     except LifecycleError as error:
         db.session.rollback()
         if error.forbidden:

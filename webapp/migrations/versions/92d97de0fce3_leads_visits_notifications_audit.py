@@ -92,6 +92,7 @@ def upgrade():
     sa.Column('visit_id', sa.Integer(), nullable=True),
     sa.Column('recorded_at', webapp.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('received_at', webapp.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cycle_started_at', webapp.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('assigned_at', webapp.timeutil.UTCDateTime(timezone=True), nullable=True),
