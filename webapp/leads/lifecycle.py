@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
 from webapp.access import can_handle_lead
 from webapp.extensions import db
 from webapp.leads.codes import (
@@ -23,7 +25,7 @@ from webapp.leads.codes import (
     Status,
 )
 from webapp.leads.deadlines import Deadline, due_at
-from webapp.leads.models import Lead
+from webapp.leads.models import Lead, LeadEvent
 from webapp.leads.services import add_event, set_risk
 from webapp.notify.services import Kind, notify
 from webapp.org.models import Role, Station, User
@@ -101,8 +103,11 @@ def available_steps(user: User, lead: Lead) -> list[str]:
 
 
 def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
-            now: datetime | None = None, **params) -> Lead:
-    """Take step `name` on `lead` as `actor`, or raise LifecycleError and change nothing."""
+            now: datetime | None = None, step_uuid: str | None = None, **params) -> Lead:
+    """Take step `name` on `lead` as `actor`, or raise LifecycleError and change nothing.
+
+    `step_uuid` (made on the phone) is kept on the timeline event, so a replay is recognised.
+    """
     step = STEPS.get(name)
     if step is None:
         raise LifecycleError("unknown_step")
@@ -116,9 +121,14 @@ def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
     detail = handler(lead, actor, deadlines, now, **params) or {}
     if step.target is not None:
         lead.status = step.target.value
-    add_event(lead, actor, name, status.value, lead.status, at=now, **detail)
+    event = add_event(lead, actor, name, status.value, lead.status, at=now, **detail)
+    event.uuid = step_uuid
     db.session.flush()
     return lead
+
+
+def step_already_taken(step_uuid: str) -> LeadEvent | None:
+    return db.session.scalar(select(LeadEvent).where(LeadEvent.uuid == step_uuid))
 
 
 def _supervisors(lead: Lead) -> list[User]:

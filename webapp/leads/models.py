@@ -165,6 +165,8 @@ class LeadEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    # Set when the step came from a phone (online or replayed from its outbox): applied once.
+    uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # None: the system
     kind: Mapped[str] = mapped_column(String(32))

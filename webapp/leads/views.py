@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import SelectChoice
 
 from webapp.access import (
     can_handle_lead,
@@ -23,30 +20,23 @@ from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
-from webapp.leads.forms import ActionForm, DeskIntakeForm, QuickReportForm
-from webapp.leads.intake import deadlines, submit_lead_form
+from webapp.leads.forms import ActionForm
+from webapp.leads.intake import (
+    build_action_form,
+    build_desk_form,
+    build_report_form,
+    submit_lead_form,
+    submit_step_form,
+)
 from webapp.leads.labels import STEP_LABELS
-from webapp.leads.lifecycle import STEPS, LifecycleError, available_steps, perform
+from webapp.leads.lifecycle import STEPS, available_steps
 from webapp.leads.models import Lead, LeadPhoto
 from webapp.leads.services import possible_duplicates
 from webapp.org import services as org
-from webapp.org.models import Role, User
+from webapp.org.models import Role
 from webapp.rendering import render_page, see_other
-from webapp.timeutil import STATION_TZ, utcnow
+from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
-
-
-def _community_choices(blank: str) -> list[SelectChoice]:
-    return [SelectChoice("", blank)] + [
-        SelectChoice(str(c.id), c.name) for c in org.communities(current_user.station)
-    ]
-
-
-def _grid_choices() -> list[SelectChoice]:
-    return [SelectChoice("", _("— none —"))] + [
-        SelectChoice(str(g.id), g.name, optgroup=c.name)
-        for c in org.communities(current_user.station) for g in c.grids
-    ]
 
 
 def _visit_for_prefill() -> Visit | None:
@@ -75,8 +65,7 @@ def _register(form) -> Response | None:
 def report():
     if not can_report_leads(current_user):
         abort(403)
-    form = QuickReportForm()
-    form.community_id.choices = _community_choices(_("— or pick a community —"))
+    form = build_report_form(current_user)
     visit = _visit_for_prefill()
     if visit is not None and not form.visit_id.data:
         form.visit_id.data = visit.id
@@ -97,9 +86,7 @@ def report():
 def desk():
     if not can_use_desk_intake(current_user):
         abort(403)
-    form = DeskIntakeForm()
-    form.community_id.choices = _community_choices(_("— not known —"))
-    form.grid_id.choices = _grid_choices()
+    form = build_desk_form(current_user)
     visit = _visit_for_prefill()
     if visit is not None and not form.visit_id.data:
         form.visit_id.data = visit.id
@@ -117,24 +104,13 @@ def desk():
     return render_page("leads/desk.html", block="desk_form", status=status, form=form, visit=visit)
 
 
-def _assignee_choices() -> list[SelectChoice]:
-    people = org.people_with_role(current_user.station, Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM)
-    return [SelectChoice("", _("Choose…"))] + [SelectChoice(str(p.id), p.display_name) for p in people]
-
-
-def _action_form(lead: Lead) -> ActionForm:
-    form = ActionForm(version=lead.version)
-    form.assignee_id.choices = _assignee_choices()
-    return form
-
-
 def _detail_context(lead: Lead, action_form: ActionForm | None = None, revealed: bool = False) -> dict:
     handler = can_handle_lead(current_user, lead)
     return {
         "lead": lead,
         "now": utcnow(),
         "steps": available_steps(current_user, lead),
-        "form": action_form or _action_form(lead),
+        "form": action_form or build_action_form(current_user, lead),
         "revealed": revealed,
         "can_reveal": can_reveal_identities(current_user, lead),
         "show_reporter": can_see_reporter(current_user),
@@ -189,89 +165,22 @@ def photo(lead_id: int, photo_id: int):
     return response
 
 
-def _step_params(step: str, form: ActionForm) -> dict:
-    def end_of_local_day(day):  # like computed day deadlines: midnight after that day, Shanghai
-        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=STATION_TZ) if day else None
-
-    if step == "grade":
-        return {"risk": form.risk.data, "factors": set(form.factors.data or ()), "note": form.note.data or ""}
-    if step == "assign":
-        return {"assignee": db.session.get(User, form.assignee_id.data) if form.assignee_id.data else None}
-    if step in {"return", "reopen", "request_extension"}:
-        return {"reason": form.reason.data or ""}
-    if step in {"resolve", "fail", "transfer"}:
-        chosen = {"resolve": form.resolution, "fail": form.failure_route, "transfer": form.transfer_to}[step]
-        return {"outcome": chosen.data or "", "note": form.note.data or ""}
-    if step == "close":
-        return {"note": form.note.data or ""}
-    if step == "grant_extension":
-        return {"new_due": end_of_local_day(form.new_due.data)}
-    if step == "supervise":
-        return {"until": end_of_local_day(form.until.data), "comment": form.comment.data or ""}
-    if step == "link_duplicate":
-        original = None
-        if form.original.data:
-            original = db.session.scalar(
-                select(Lead).where(Lead.id == form.original.data, case_scope(current_user)))
-        return {"original": original}
-    return {}
-
-
-def lifecycle_error_text(error: LifecycleError) -> str:
-    return {
-        "wrong_status": _("This step is not possible now: the lead is already past it or not there yet."),
-        "reason_required": _("Give a reason."),
-        "comment_required": _("Write the instructions."),
-        "bad_risk": _("Choose a risk grade."),
-        "bad_factor": _("Unknown risk factor."),
-        "bad_assignee": _("Choose an officer or team member of this station."),
-        "bad_outcome": _("Choose one of the options."),
-        "due_in_past": _("Choose a date after today."),
-        "no_extension_requested": _("No extension was requested."),
-        "bad_original": _("Enter the number of another lead you can see."),
-        "unknown_step": _("Unknown step."),
-    }.get(error.code, error.code)
-
-
 @bp.route("/<int:lead_id>/steps/<step>", methods=["POST"])
 @login_required
 def act(lead_id: int, step: str):
     lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, case_scope(current_user)))
-    if lead is None:
+    if lead is None or step not in STEPS:
         abort(404)
-    if step not in STEPS:
-        abort(404)
-    form = _action_form(lead)
-    if not form.validate_on_submit():
-        return render_page("leads/detail.html", block="actions", status=422,
-                           **_detail_context(lead, form), failed_step=step)
-    if form.version.data != lead.version:
-        # Never a silent overwrite: show the latest state; a retry is a new, informed decision.
-        form.form_errors.append(_("Someone else changed this lead while you were looking at it. "
-                                  "Here is the latest; check it and try again."))
-        form.version.data = lead.version
-        return render_page("leads/detail.html", block="actions", status=409,
-                           **_detail_context(lead, form), failed_step=step)
-    try:
-        perform(lead, current_user, step, deadlines(), **_step_params(step, form))
-    except LifecycleError as error:
-        db.session.rollback()
-        if error.forbidden:
-            abort(403)
-        lead = db.session.get(Lead, lead_id)
-        message = lifecycle_error_text(error)
-        target = getattr(form, _FIELD_FOR.get(error.field or "", ""), None)
-        (target.errors if target is not None else form.form_errors).append(message)
-        status = 409 if error.code in {"wrong_status", "no_extension_requested"} else 422
-        return render_page("leads/detail.html", block="actions", status=status,
-                           **_detail_context(lead, form), failed_step=step)
-    db.session.commit()
-    flash(_("Done: %(step)s.", step=step_label(step)), "success")
-    return see_other(url_for("leads.detail", lead_id=lead.id))
-
-
-_FIELD_FOR = {"risk": "risk", "factors": "factors", "assignee": "assignee_id", "reason": "reason",
-              "comment": "comment", "new_due": "new_due", "until": "until", "original": "original"}
+    form = build_action_form(current_user, lead)
+    outcome = submit_step_form(lead, current_user, step, form) if form.validate_on_submit() else None
+    if outcome is not None and outcome.done:
+        db.session.commit()
+        flash(_("Done: %(step)s.", step=step_label(step)), "success")
+        return see_other(url_for("leads.detail", lead_id=lead.id))
+    if outcome is not None and outcome.status == 403:
+        abort(403)
+    return render_page("leads/detail.html", block="actions", status=outcome.status if outcome else 422,
+                       **_detail_context(lead, form), failed_step=step)
 
 
 def step_label(step: str) -> str:
