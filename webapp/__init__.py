@@ -66,10 +66,12 @@ def _init_extensions(app: Flask) -> None:
     # Helpers as globals, not context: imported macros see globals only.
     from webapp.assets import asset_url
     from webapp.leads.labels import template_helpers
+    from webapp.offline.views import worker_version
     from webapp.org.labels import community_kind_label, role_label
 
     app.jinja_env.globals.update(
-        asset_url=asset_url, role_label=role_label, community_kind_label=community_kind_label,
+        asset_url=asset_url, worker_version=worker_version, role_label=role_label,
+        community_kind_label=community_kind_label,
         **template_helpers(),
     )
 
@@ -132,10 +134,13 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
     from webapp.notify import views as notify_views
+    from webapp.offline import views as offline_views
     from webapp.org import views as org_views
+    from webapp.sync import views as sync_views
     from webapp.visits import views as visit_views
 
-    for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, health):
+    for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
+                   offline_views, health):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

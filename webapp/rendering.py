@@ -36,3 +36,19 @@ def see_other(url: str) -> Response:
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, code=303)
+
+
+def readable_offline(response: Response) -> Response:
+    """Let the service worker keep this page for reading with no signal (it caches nothing else).
+
+    Only for pages without compartmented details: what is cached sits on the phone unencrypted.
+    """
+    if response.status_code == 200:
+        response.headers["X-Offline-Cache"] = "page"
+    return response
+
+
+def never_stored(response: Response) -> Response:
+    """Compartmented pages: not in any cache, on the phone or between."""
+    response.headers["Cache-Control"] = "no-store, private"
+    return response

@@ -34,4 +34,5 @@
   });
   document.addEventListener("DOMContentLoaded", () => init(document));
   document.addEventListener("htmx:after:swap", (event) => init(event.target.parentElement || document));
+  document.addEventListener("beatbook:swapped", () => init(document));
 })();

@@ -83,7 +83,8 @@ def login():
 @login_required
 def logout():
     logout_user()
-    return redirect(url_for("auth.login"), code=303)
+    # The login page then clears this person's cached pages and data from the phone.
+    return redirect(url_for("auth.login", signed_out=1), code=303)
 
 
 @bp.route("/account")
@@ -99,7 +100,7 @@ def sign_out_everywhere():
     db.session.commit()
     logout_user()
     flash(_("You have been signed out on every device."), "success")
-    return redirect(url_for("auth.login"), code=303)
+    return redirect(url_for("auth.login", signed_out=1), code=303)
 
 
 @bp.route("/language", methods=["POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -33,6 +33,8 @@ def render_error(code: int, message: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        if request.path == "/sync":  # the outbox reads JSON: it keeps its items and asks for a new token
+            return jsonify(error="csrf"), 400
         return render_error(400, _("This form has expired or was not sent from Beatbook. "
                                    "Reload the page and try again."))
 

@@ -7,17 +7,18 @@ from flask_login import current_user, login_required
 from webapp.access import MEDIATION_ROLES, can_see_branch, roles_required
 from webapp.home import bp
 from webapp.leads import queries
+from webapp.leads.views import offline_copies
 from webapp.org import services as org
 from webapp.org.models import Role
-from webapp.rendering import render_page
+from webapp.rendering import readable_offline, render_page
 from webapp.timeutil import utcnow
 
 
 @bp.route("/volunteer")
 @roles_required(Role.VOLUNTEER)
 def volunteer():
-    return render_page("home/volunteer.html", block="report_rows", me=current_user,
-                       page=queries.my_reports(current_user), can_see_branch=can_see_branch(current_user))
+    return readable_offline(render_page("home/volunteer.html", block="report_rows", me=current_user,
+                       page=queries.my_reports(current_user), can_see_branch=can_see_branch(current_user)))
 
 
 @bp.route("/officer")
@@ -26,10 +27,11 @@ def officer():
     """My work: what is assigned to me, overdue first, then by risk and due time."""
     communities = org.communities_of_officer(current_user)
     now = utcnow()
-    return render_page(
-        "home/officer.html", block="work_rows", work=queries.my_work(current_user, now), now=now,
+    work = queries.my_work(current_user, now)
+    return readable_offline(render_page(
+        "home/officer.html", block="work_rows", work=work, now=now, keep=offline_copies(work),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
-    )
+    ))
 
 
 @bp.route("/supervisor")
@@ -37,65 +39,67 @@ def officer():
 def supervisor():
     station = current_user.station
     now = utcnow()
-    return render_page(
+    work = queries.my_work(current_user, now)
+    return readable_offline(render_page(
         "home/supervisor.html",
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
-        work=queries.my_work(current_user, now), now=now,
+        work=work, now=now, keep=offline_copies(work),
         communities=org.communities(station),
         role_counts=org.role_counts(station),
-    )
+    ))
 
 
 @bp.route("/mediation")
 @roles_required(*MEDIATION_ROLES)
 def mediation():
     station = current_user.station
-    return render_page(
+    return readable_offline(render_page(
         "home/mediation.html",
         mediators=org.people_with_role(station, Role.MEDIATOR),
         lawyers=org.people_with_role(station, Role.LAWYER),
         experts=org.people_with_role(station, Role.EXPERT),
-    )
+    ))
 
 
 @bp.route("/dv-team")
 @roles_required(Role.DV_TEAM)
 def dv_team():
-    return render_page(
+    return readable_offline(render_page(
         "home/team.html",
         heading_role=Role.DV_TEAM,
         members=org.people_with_role(current_user.station, Role.DV_TEAM),
-    )
+    ))
 
 
 @bp.route("/youth-team")
 @roles_required(Role.YOUTH_TEAM)
 def youth_team():
-    return render_page(
+    return readable_offline(render_page(
         "home/team.html",
         heading_role=Role.YOUTH_TEAM,
         members=org.people_with_role(current_user.station, Role.YOUTH_TEAM),
-    )
+    ))
 
 
 @bp.route("/liaison")
 @roles_required(Role.LIAISON)
 def liaison():
     station = current_user.station
-    return render_page("home/liaison.html", station=station, communities=org.communities(station))
+    return readable_offline(render_page("home/liaison.html", station=station,
+                                        communities=org.communities(station)))
 
 
 @bp.route("/admin")
 @roles_required(Role.ADMIN)
 def admin():
     station = current_user.station
-    return render_page(
+    return readable_offline(render_page(
         "home/admin.html",
         station=station,
         communities=org.communities(station),
         role_counts=org.role_counts(station),
-    )
+    ))
 
 
 @bp.route("/none")

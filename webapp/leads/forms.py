@@ -222,6 +222,7 @@ class ActionForm(FlaskForm):
     lifecycle service checks the values each step uses (one validation path).
     """
 
+    uuid = HiddenField(validators=[Optional(), UUID_PATTERN])  # made on the phone: a step is applied once
     version = IntegerField(validators=[InputRequired()])
     risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, ""), validate_choice=False)
     factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS),

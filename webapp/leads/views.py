@@ -29,12 +29,12 @@ from webapp.leads.intake import (
     submit_step_form,
 )
 from webapp.leads.labels import STEP_LABELS
-from webapp.leads.lifecycle import STEPS, available_steps
+from webapp.leads.lifecycle import STEPS, available_steps, step_already_taken
 from webapp.leads.models import Lead, LeadPhoto
 from webapp.leads.services import possible_duplicates
 from webapp.org import services as org
 from webapp.org.models import Role
-from webapp.rendering import render_page, see_other
+from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
 
@@ -128,12 +128,22 @@ def detail(lead_id: int):
         abort(404)
     if not queries.is_case_for(current_user, lead):
         # The reporter follows their report in plain words; the case itself is not theirs to see.
-        return render_page("leads/progress.html", lead=lead)
+        return readable_offline(render_page("leads/progress.html", lead=lead))
+    if request.args.get("masked"):
+        # What a phone may keep of a compartmented lead: where, how urgent, no people, no story.
+        return readable_offline(render_page("leads/masked.html", lead=lead, now=utcnow()))
     if lead.is_compartmented:
         audit(current_user, "view", "lead", lead.id, request.remote_addr or "",
               dv=lead.flag_dv, minor=lead.flag_minor)
         db.session.commit()
-    return render_page("leads/detail.html", **_detail_context(lead))
+        return never_stored(render_page("leads/detail.html", **_detail_context(lead)))
+    return readable_offline(render_page("leads/detail.html", **_detail_context(lead)))
+
+
+def offline_copies(leads: list[Lead]) -> list[str]:
+    """URLs of my leads for the phone to keep: compartmented ones only in their masked form."""
+    return [url_for("leads.detail", lead_id=lead.id, masked=1) if lead.is_compartmented
+            else url_for("leads.detail", lead_id=lead.id) for lead in leads]
 
 
 @bp.route("/<int:lead_id>/reveal", methods=["POST"])
@@ -172,7 +182,11 @@ def act(lead_id: int, step: str):
     if lead is None or step not in STEPS:
         abort(404)
     form = build_action_form(current_user, lead)
-    outcome = submit_step_form(lead, current_user, step, form) if form.validate_on_submit() else None
+    replay = form.uuid.data and step_already_taken(form.uuid.data)
+    if replay:  # the same tap sent twice (or from the outbox after a lost answer): done already
+        return see_other(url_for("leads.detail", lead_id=lead.id))
+    outcome = (submit_step_form(lead, current_user, step, form, step_uuid=form.uuid.data or None)
+               if form.validate_on_submit() else None)
     if outcome is not None and outcome.done:
         db.session.commit()
         flash(_("Done: %(step)s.", step=step_label(step)), "success")
@@ -227,7 +241,7 @@ def index():
 @login_required
 def mine():
     page = queries.my_reports(current_user, before=request.args.get("before", type=int))
-    return render_page("leads/mine.html", block="report_rows", page=page)
+    return readable_offline(render_page("leads/mine.html", block="report_rows", page=page))
 
 
 @bp.route("/branch")

@@ -20,3 +20,16 @@ class VisitForm(FlaskForm):
     def validate_visited_on(self, field):
         if field.data and field.data > utcnow().astimezone(STATION_TZ).date():
             raise ValidationError(_l("A visit cannot be in the future."))
+
+
+def build_visit_form(user, **kwargs) -> VisitForm:
+    """The visit form with this person's station's communities to choose from."""
+    from flask_babel import gettext as _
+    from wtforms import SelectChoice
+
+    from webapp.org.services import communities
+
+    form = VisitForm(**kwargs)
+    form.community_id.choices = [SelectChoice("", _("— my community —"))] + [
+        SelectChoice(str(c.id), c.name) for c in communities(user.station)]
+    return form

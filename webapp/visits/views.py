@@ -3,16 +3,14 @@ from __future__ import annotations
 from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from webapp.access import can_report_leads, can_use_desk_intake
 from webapp.extensions import db
-from webapp.org import services as org
 from webapp.org.models import Community
-from webapp.rendering import render_page, see_other
+from webapp.rendering import readable_offline, render_page, see_other
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.visits import bp
-from webapp.visits.forms import VisitForm
+from webapp.visits.forms import build_visit_form
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitError, VisitInput, record_visit, visits_of
 
@@ -22,7 +20,7 @@ from webapp.visits.services import VisitError, VisitInput, record_visit, visits_
 def index():
     if not can_report_leads(current_user):
         abort(403)
-    return render_page("visits/index.html", visits=visits_of(current_user))
+    return readable_offline(render_page("visits/index.html", visits=visits_of(current_user)))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -30,9 +28,7 @@ def index():
 def new():
     if not can_report_leads(current_user):
         abort(403)
-    form = VisitForm()
-    form.community_id.choices = [SelectChoice("", _("— my community —"))] + [
-        SelectChoice(str(c.id), c.name) for c in org.communities(current_user.station)]
+    form = build_visit_form(current_user)
     if not form.is_submitted():
         form.visited_on.data = utcnow().astimezone(STATION_TZ).date()
     if form.validate_on_submit():
@@ -59,6 +55,6 @@ def detail(visit_id: int):
     visit = db.session.get(Visit, visit_id)
     if visit is None or visit.visitor_id != current_user.id:
         abort(404)
-    return render_page("visits/detail.html", visit=visit,
-                       lead_form_endpoint="leads.desk" if can_use_desk_intake(current_user)
-                       else "leads.report")
+    return readable_offline(render_page(
+        "visits/detail.html", visit=visit,
+        lead_form_endpoint="leads.desk" if can_use_desk_intake(current_user) else "leads.report"))

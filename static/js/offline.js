@@ -1,0 +1,310 @@
+// Beatbook offline, page side: registers the service worker, saves forms to the outbox when the
+// network fails, shows the outbox and its badge, warns before signing out with unsent items.
+(() => {
+  "use strict";
+  if (!("serviceWorker" in navigator) || !self.BeatbookDB) return;
+  const DB = self.BeatbookDB;
+  const body = document.body;
+  const userId = body.dataset.userId ? Number(body.dataset.userId) : null;
+  const text = JSON.parse(document.getElementById("offline-text").textContent);
+  const SEND_TIMEOUT_MS = 20000;
+  const MAX_PHOTO_SIDE = 1600;
+
+  // --- the worker -------------------------------------------------------------------------
+  const worker = navigator.serviceWorker.register("/sw.js").then((registration) => {
+    const prompt = (waiting) => {
+      const bar = document.getElementById("update-bar");
+      if (!bar || !waiting || !navigator.serviceWorker.controller) return;
+      bar.hidden = false;
+      bar.querySelector("button").onclick = () => waiting.postMessage({ type: "skip-waiting" });
+    };
+    prompt(registration.waiting);
+    registration.addEventListener("updatefound", () => {
+      const installing = registration.installing;
+      installing && installing.addEventListener("statechange", () => {
+        if (installing.state === "installed") prompt(installing);
+      });
+    });
+    return navigator.serviceWorker.ready;
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (document.getElementById("update-bar") && !document.getElementById("update-bar").hidden && !reloading) {
+      reloading = true;
+      location.reload();
+    }
+  });
+  const tell = async (message) => (await worker).active.postMessage(message);
+  const syncSoon = async () => {
+    await tell({ type: "sync" });
+    const registration = await worker;
+    if (registration.sync) registration.sync.register("outbox").catch(() => {});
+  };
+
+  // --- who is signed in, and what must be kept for offline reading -------------------------
+  if (userId) {
+    tell({ type: "session", userId, csrf: document.querySelector("meta[name=csrf-token]").content });
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
+    const keep = document.querySelector("[data-offline-keep]");
+    if (keep) tell({ type: "keep", urls: JSON.parse(keep.dataset.offlineKeep) });
+  } else if (body.dataset.signedOut !== undefined) {
+    tell({ type: "sign-out" });
+  }
+  addEventListener("online", syncSoon);
+
+  // --- the badge ---------------------------------------------------------------------------
+  const badge = document.getElementById("outbox-badge");
+  const showCount = (pending) => {
+    if (!badge) return;
+    badge.hidden = pending === 0;
+    badge.querySelector("[data-count]").textContent = pending;
+  };
+  const refresh = async () => {
+    showCount((await DB.pending(userId ?? undefined)).length);
+    if (document.getElementById("outbox-list")) renderOutbox();
+  };
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const message = event.data || {};
+    if (message.type === "outbox") {
+      refresh();
+      const progress = document.getElementById("outbox-progress");
+      if (progress) {
+        progress.hidden = !message.syncing;
+        if (message.progress) progress.value = message.progress.total ? message.progress.sent / message.progress.total : 0;
+      }
+    }
+  });
+  refresh();
+
+  // --- saving forms: online as usual, into the outbox when the network fails ---------------
+  async function shrink(file) {
+    if (!file.type.startsWith("image/")) return file;
+    try {
+      const bitmap = await createImageBitmap(file);
+      const scale = Math.min(1, MAX_PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.82));
+      return blob || file;
+    } catch (error) {
+      return file;  // not decodable here: the server will say what is wrong with it
+    }
+  }
+
+  async function toItem(form) {
+    const fields = {};
+    const photos = [];
+    for (const [name, value] of new FormData(form)) {
+      if (name === "csrf_token") continue;
+      if (value instanceof File) {
+        if (value.size) photos.push({ name: value.name || "photo.jpg", type: "image/jpeg", blob: await shrink(value) });
+        continue;
+      }
+      if (name in fields) fields[name] = [].concat(fields[name], value);
+      else fields[name] = value;
+    }
+    const data = form.dataset;
+    return {
+      uuid: fields.uuid, kind: data.clientRecord, userId, fields, photos,
+      leadId: data.leadId ? Number(data.leadId) : undefined, step: data.step,
+      label: `${data.outboxLabel || ""} ${String(fields.summary || fields.household || fields.note || "").slice(0, 40)}`.trim(),
+      page: location.pathname + location.search, createdAt: Date.now(), state: "waiting",
+    };
+  }
+
+  async function sendNow(form) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
+    const formData = new FormData(form);
+    for (const [name, value] of [...formData]) {  // send the phone-sized photo, not the original
+      if (value instanceof File && value.size) { formData.delete(name); }
+    }
+    for (const input of form.querySelectorAll("input[type=file]")) {
+      for (const file of input.files) formData.append(input.name, await shrink(file), file.name);
+    }
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", body: formData, credentials: "same-origin", signal: controller.signal,
+        headers: { "HX-Request": "true" },
+      });
+      const target = response.headers.get("HX-Redirect");
+      if (target) { location.assign(target); return "done"; }
+      if (response.redirected && new URL(response.url).pathname === "/login") return "sign_in";
+      if (response.status >= 500 || response.status === 400 || response.status === 429) return "later";
+      const fragment = await response.text();
+      const place = form.dataset.fragmentTarget ? document.querySelector(form.dataset.fragmentTarget) : form;
+      place.outerHTML = fragment;  // the server's own messages (422, 409, 403), in place
+      document.dispatchEvent(new CustomEvent("beatbook:swapped"));
+      return "shown";
+    } catch (error) {
+      return "later";  // offline, dropped or too slow: the outbox takes it
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function savedNotice(form, state) {
+    const notice = document.createElement("div");
+    notice.className = "card saved-offline";
+    notice.setAttribute("role", "status");
+    notice.innerHTML = `<p><strong></strong></p><p><a href="/outbox"></a></p>`;
+    notice.querySelector("strong").textContent = state === "needs_sign_in" ? text.savedSignIn : text.saved;
+    notice.querySelector("a").textContent = text.openOutbox;
+    form.replaceWith(notice);
+  }
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.matches("form[data-client-record]")) return;
+    event.preventDefault();
+    const button = form.querySelector("[type=submit]");
+    if (button) button.disabled = true;
+    const item = await toItem(form);
+    const outcome = navigator.onLine ? await sendNow(form) : "later";
+    if (outcome === "done" || outcome === "shown") return;
+    item.state = outcome === "sign_in" ? "needs_sign_in" : "waiting";
+    await DB.put(item);  // from here on the phone keeps it until the server confirms it
+    savedNotice(form, item.state);
+    await refresh();
+    syncSoon();
+  });
+
+  // --- the outbox page ---------------------------------------------------------------------
+  const STATES = ["waiting", "sending", "needs_fixing", "needs_sign_in", "conflict", "sent"];
+
+  function element(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  function editor(item) {
+    const form = element("form", { class: "fix", "data-uuid": item.uuid });
+    for (const [name, value] of Object.entries(item.fields)) {
+      if (["uuid", "recorded_at", "version", "visit_id"].includes(name) || Array.isArray(value)) continue;
+      const errors = (item.errors || {})[name] || [];
+      const long = name === "summary" || name === "findings";
+      const input = element(long ? "textarea" : "input", { name });
+      input.value = value;
+      form.append(element("label", { class: errors.length ? "field invalid" : "field" },
+        element("span", { text: text.fields[name] || name }), input,
+        ...errors.map((e) => element("p", { class: "error", text: e }))));
+    }
+    for (const [name, messages] of Object.entries(item.errors || {})) {
+      if (!(name in item.fields) || name === "uuid" || name === "recorded_at") {
+        messages.forEach((m) => form.append(element("p", { class: "error", text: m })));
+      }
+    }
+    form.append(element("button", { type: "submit", class: "primary", text: text.resend }));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const fields = { ...item.fields };
+      for (const [name, value] of new FormData(form)) fields[name] = value;
+      await DB.put({ ...item, fields, state: "waiting", errors: null });
+      await refresh();
+      syncSoon();
+    });
+    return form;
+  }
+
+  function conflict(item) {
+    const server = item.server || {};
+    const mine = Object.entries(item.fields).filter(([n]) => !["uuid", "version", "recorded_at"].includes(n))
+      .map(([n, v]) => `${text.fields[n] || n}: ${v}`).join(" · ");
+    const box = element("div", { class: "conflict" },
+      element("div", {}, element("h3", { text: text.yours }), element("p", { text: `${item.stepLabel || item.step}: ${mine}` })),
+      element("div", {}, element("h3", { text: text.theirs }),
+        element("p", { text: `${server.status_label || ""} · ${server.risk_label || ""} · ${server.assignee || ""}` }),
+        element("p", { class: "hint", text: `${server.last_change || ""} — ${server.last_change_by || ""} ${server.last_change_at || ""}` })));
+    const keepMine = element("button", { type: "button", class: "primary", text: text.keepMine });
+    keepMine.onclick = async () => {
+      await DB.put({ ...item, fields: { ...item.fields, version: String(server.version) }, state: "waiting", server: null });
+      await refresh();
+      syncSoon();
+    };
+    const dropMine = element("button", { type: "button", text: text.dropMine });
+    dropMine.onclick = async () => { await DB.remove(item.uuid); await refresh(); };
+    box.append(element("p", {}, keepMine, " ", dropMine));
+    return box;
+  }
+
+  async function renderOutbox() {
+    const list = document.getElementById("outbox-list");
+    const items = (await DB.all()).filter((item) => userId === null || item.userId === userId)
+      .sort((a, b) => STATES.indexOf(a.state) - STATES.indexOf(b.state) || a.createdAt - b.createdAt);
+    list.replaceChildren(...items.map((item) => {
+      const row = element("li", { class: `outbox-item state-${item.state}`, "data-uuid": item.uuid, "data-state": item.state },
+        element("strong", { text: item.label || item.kind }),
+        element("span", { class: "tag", text: text.states[item.state] || item.state }),
+        element("small", { text: new Date(item.createdAt).toLocaleString() }));
+      if (item.state === "needs_fixing") row.append(editor(item));
+      if (item.state === "conflict") row.append(conflict(item));
+      if (item.state === "needs_sign_in") row.append(element("p", {}, element("a", { href: "/login?next=/outbox", text: text.signIn })));
+      if (item.state === "sent" && item.url) row.append(element("a", { href: item.url, text: text.open }));
+      return row;
+    }));
+    document.getElementById("outbox-empty").hidden = items.length > 0;
+  }
+
+  async function exportPending() {
+    const items = await DB.pending(userId ?? undefined);
+    const exported = [];
+    for (const item of items) {
+      const photos = [];
+      for (const photo of item.photos || []) {
+        const data = await new Promise((resolve) => {
+          const reader = new FileReader();
+          reader.onload = () => resolve(String(reader.result).split(",")[1]);
+          reader.readAsDataURL(photo.blob);
+        });
+        photos.push({ name: photo.name, type: photo.type, data });
+      }
+      exported.push({ ...item, photos });
+    }
+    const blob = new Blob([JSON.stringify({ exportedAt: new Date().toISOString(), items: exported }, null, 1)],
+                          { type: "application/json" });
+    const link = element("a", { href: URL.createObjectURL(blob), download: `beatbook-outbox-${Date.now()}.json` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    return items.length;
+  }
+
+  document.addEventListener("click", async (event) => {
+    const action = event.target.closest("[data-outbox-action]");
+    if (!action) return;
+    event.preventDefault();
+    if (action.dataset.outboxAction === "sync") syncSoon();
+    if (action.dataset.outboxAction === "export") {
+      await exportPending();
+      const exported = document.getElementById("signout-exported");
+      if (exported) exported.value = "1";
+    }
+  });
+
+  // --- signing out: never drop unsent items silently ----------------------------------------
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.matches("form[data-sign-out]")) return;
+    if (form.dataset.confirmed) return;
+    event.preventDefault();
+    const pending = await DB.pending(userId);
+    const dialog = document.getElementById("signout-dialog");
+    const leave = async (dropOutbox) => {
+      await tell({ type: "sign-out", dropOutbox });
+      form.dataset.confirmed = "1";
+      form.submit();
+    };
+    if (!pending.length || !dialog) { await leave(false); return; }
+    dialog.querySelector("[data-count]").textContent = pending.length;
+    dialog.showModal();
+    dialog.querySelector("[data-signout=anyway]").onclick = () => leave(true);
+    dialog.querySelector("[data-signout=cancel]").onclick = () => dialog.close();
+  });
+})();

@@ -1,0 +1,118 @@
+"""The installable, offline-capable app: service worker, its modules, manifest, offline pages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Response, abort, current_app, url_for
+from flask_babel import gettext as _
+
+from webapp.assets import asset_url
+from webapp.offline import bp
+from webapp.rendering import render_page
+
+OFFLINE_DIR = Path(__file__).resolve().parent.parent.parent / "offline"
+# The service worker's own modules, loaded with importScripts (works in every browser's worker).
+MODULES = ("db.js", "caches.js", "routes.js", "outbox.js")
+# What every page needs offline, cached when the service worker installs.
+SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js",
+                "icons/icon-192.png")
+
+
+@cache
+def _version(static_folder: str, template_folder: str) -> str:
+    """A hash of everything the worker caches or runs: a change anywhere makes a new worker."""
+    digest = hashlib.sha256()
+    paths = sorted(OFFLINE_DIR.glob("*.js")) + sorted(Path(static_folder).rglob("*.*"))
+    paths += sorted(Path(template_folder, "_layouts").glob("*.html"))
+    paths += sorted(Path(template_folder, "offline").glob("*.html"))
+    paths += sorted(Path(current_app.root_path, "translations").rglob("*.mo"))
+    for path in paths:
+        if path.is_file() and ".built" not in path.name:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def worker_version() -> str:
+    return _version(current_app.static_folder, current_app.template_folder)
+
+
+@bp.route("/sw.js")
+def service_worker():
+    version = worker_version()
+    config = {
+        "version": version,
+        "modules": [url_for("offline.module", name=name, v=version) for name in MODULES],
+        "shell": [asset_url(name) for name in SHELL_ASSETS] + [url_for("offline.offline_page"),
+                                                               url_for("offline.outbox_page")],
+        "offlinePage": url_for("offline.offline_page"),
+        "outboxPage": url_for("offline.outbox_page"),
+        "syncUrl": url_for("sync.sync"),
+        "loginUrl": url_for("auth.login"),
+    }
+    source = (OFFLINE_DIR / "sw.js").read_text().replace("__CONFIG__", json.dumps(config))
+    response = Response(source, mimetype="application/javascript")
+    # The browser must see a new worker as soon as it exists: never serve it from a cache.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/offline/<name>")
+def module(name: str):
+    if name not in MODULES:
+        abort(404)
+    response = Response((OFFLINE_DIR / name).read_text(), mimetype="application/javascript")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # URL carries ?v=
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
+    chinese = locale.startswith("zh")
+    document = {
+        "name": _("Beatbook — community policing"),
+        "short_name": _("Beatbook"),
+        "description": _("Report and follow up neighbourhood disputes, online or not."),
+        "lang": "zh-CN" if chinese else "en",
+        "dir": "ltr",
+        "id": "/",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f4f6f9",
+        "theme_color": "#12355b",
+        "icons": [
+            {"src": asset_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": asset_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": asset_url("icons/maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }
+    response = Response(json.dumps(document, ensure_ascii=False), mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.route("/offline")
+def offline_page():
+    response = render_page("offline/offline.html")
+    response.headers["X-Offline-Cache"] = "shell"
+    return response
+
+
+@bp.route("/outbox")
+def outbox_page():
+    """The outbox lives on the phone (IndexedDB); this page is the frame its script fills in."""
+    response = render_page("offline/outbox.html")
+    response.headers["X-Offline-Cache"] = "shell"
+    return response

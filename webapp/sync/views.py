@@ -1,0 +1,36 @@
+"""`POST /sync` — the outbox's one endpoint — and its OpenAPI description."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.sync import bp
+from webapp.sync.openapi import openapi_document
+from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
+
+
+@bp.route("/sync", methods=["POST"])
+def sync():
+    if not current_user.is_authenticated:
+        # The phone keeps the items and asks the person to sign in; nothing is lost.
+        return jsonify(error="sign_in_required"), 401
+    payload = request.get_json(silent=True)
+    items = payload.get("items") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return jsonify(error="bad_request", detail="expected {\"items\": [...]}"), 400
+    if len(items) > MAX_ITEMS:
+        return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
+    try:
+        results = [apply_item(current_user, item).as_json() for item in items]
+    except BadItem as error:
+        db.session.rollback()
+        return jsonify(error="bad_item", detail=str(error)), 400
+    db.session.commit()
+    return jsonify(results=results)
+
+
+@bp.route("/api/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
