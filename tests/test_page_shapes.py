@@ -43,9 +43,12 @@ PAGES = [
     ("visits.new", "volunteer", lambda ids: "/visits/new"),
     ("visits.detail", "volunteer", lambda ids: f"/visits/{ids['visit']}"),
     ("notify.index", "officer", lambda ids: "/inbox/"),
+    ("offline.offline_page", "volunteer", lambda ids: "/offline"),
+    ("offline.outbox_page", "volunteer", lambda ids: "/outbox"),
 ]
 # Not pages: redirects, JSON, files.
-NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo"}
+NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
+             "offline.module", "offline.manifest", "sync.openapi"}
 
 
 @pytest.fixture

@@ -60,7 +60,9 @@ def load_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": secure_cookies,
-        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": True,
+        # Not refreshed on every request: that rewrote the session cookie on every static file
+        # and worker request. A phone stays signed in for the configured days from sign-in.
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
