@@ -45,8 +45,10 @@
   if (userId) {
     tell({ type: "session", userId, csrf: document.querySelector("meta[name=csrf-token]").content });
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
+    // Assigned leads are fetched ahead for offline reading — from the second page on, so the
+    // first visit stays within its budget on a weak link.
     const keep = document.querySelector("[data-offline-keep]");
-    if (keep) tell({ type: "keep", urls: JSON.parse(keep.dataset.offlineKeep) });
+    if (keep && navigator.serviceWorker.controller) tell({ type: "keep", urls: JSON.parse(keep.dataset.offlineKeep) });
   } else if (body.dataset.signedOut !== undefined) {
     tell({ type: "sign-out" });
   }
