@@ -2,7 +2,8 @@
 
 One cast for the whole module (scrypt makes each person cost ~60 ms): a station with communities
 A and B (officers oa, ob), volunteers va (in A) and vb (in B), the DV task force, the youth team,
-a supervisor and the roles that never see leads (mediator, lawyer, expert, liaison, admin).
+a supervisor, the roles that never see leads (mediator, lawyer, expert, liaison, admin), and a
+supervisor of another station (sup_other).
 
 The leads:
 - plain_a: a plain lead in A, reported by va, routed to oa;
@@ -11,7 +12,10 @@ The leads:
 - minor_b: a minor-involved lead in B, reported by vb, routed to ob.
 
 The expected outcome of every (person, lead) pair is written out below, not computed: it is the
-privacy rules of DOMAIN.md as a table.
+privacy rules of DOMAIN.md as a table. Lists, search, "my work", "my reports", the inbox, photos,
+lifecycle steps, the reporter's identity, masking, reveal and the audit log are all checked
+against it. Tests that change a lead use a fresh lead of the same kind, so the shared four stay
+as built.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ VIEW = {
     "expert":     (NONE,   NONE,    NONE,   NONE),
     "liaison":    (NONE,   NONE,    NONE,   NONE),
     "admin":      (NONE,   NONE,    NONE,   NONE),
+    "sup_other":  (NONE,   NONE,    NONE,   NONE),    # a supervisor of another station
 }
 #                  plain_a  plain_b  dv_a  minor_b
 EDIT = {
@@ -66,9 +71,10 @@ EDIT = {
     "youth":      (NO,     NO,      NO,   NO),
     "sup":        (OK,     OK,      OK,   OK),
     **{name: (NO, NO, NO, NO) for name in NOBODIES},
+    "sup_other":  (NO,     NO,      NO,   NO),
 }
 # Who may open the lead list (/leads/) at all; everyone else gets 403 there.
-LISTERS = {"oa", "ob", "dv", "youth", "sup"}
+LISTERS = {"oa", "ob", "dv", "youth", "sup", "sup_other"}
 # "My work" (/home/officer) is the officers' page: what is assigned to them.
 MY_WORK = {"oa": {"plain_a", "dv_a"}, "ob": {"plain_b", "minor_b"}}
 
@@ -76,7 +82,7 @@ ROLES = {
     "oa": (Role.OFFICER,), "ob": (Role.OFFICER,), "va": (Role.VOLUNTEER,), "vb": (Role.VOLUNTEER,),
     "dv": (Role.DV_TEAM,), "youth": (Role.YOUTH_TEAM,), "sup": (Role.SUPERVISOR,),
     "mediator": (Role.MEDIATOR,), "lawyer": (Role.LAWYER,), "expert": (Role.EXPERT,),
-    "liaison": (Role.LIAISON,), "admin": (Role.ADMIN,),
+    "liaison": (Role.LIAISON,), "admin": (Role.ADMIN,), "sup_other": (Role.SUPERVISOR,),
 }
 PEOPLE = tuple(ROLES)
 
@@ -184,8 +190,9 @@ def world(app):
     world = World(app)
     with app.app_context():
         _empty_all_tables()
-        station = make_station("ACM-PS")
-        users = {name: make_user(station, *roles, username=f"acm_{name}") for name, roles in ROLES.items()}
+        station, elsewhere = make_station("ACM-PS"), make_station("ACM-PS2")
+        users = {name: make_user(elsewhere if name == "sup_other" else station, *roles,
+                                 username=f"acm_{name}") for name, roles in ROLES.items()}
         community_a = make_community(station, code="ACMA", officer=users["oa"])
         community_b = make_community(station, code="ACMB", officer=users["ob"])
         users["va"].community = community_a
@@ -515,6 +522,7 @@ REVEALS = [
     ("dv", "minor_b", 404),
     ("mediator", "plain_a", 404),
     ("admin", "dv_a", 404),
+    ("sup_other", "dv_a", 404),
 ]
 
 

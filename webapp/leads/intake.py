@@ -45,7 +45,7 @@ def intake_error_text(code: str) -> str:
         "incomplete_position": _("Not a valid position."),
         "uuid_taken": _("This report id belongs to another report."),
         "too_large": _("The photo is larger than %(mb)d MB.", mb=current_app.config["BEATBOOK_MAX_PHOTO_MB"]),
-        "not_an_image": _("This file is not a photo (JPEG, PNG, WebP or HEIC)."),
+        "not_an_image": _("This file is not a photo (JPEG, PNG or WebP)."),
         "unknown_visit": _("That visit is not one of yours."),
     }.get(code, code)
 
