@@ -10,8 +10,8 @@ PORT   ?= 5000
 
 run: setup db demo
 	@$(FLASK) demo logins
-	@echo "Serving Beatbook on http://$(HOST):$(PORT)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+	@echo "Serving Beatbook on http://$(HOST):$(PORT) (web server and job worker)"
+	$(BIN)/python scripts/serve.py --host $(HOST) --port $(PORT)
 
 test: setup-dev browser
 	$(BIN)/ruff check webapp tests scripts bench

@@ -1,4 +1,4 @@
-// Beatbook service worker: a thin entry that wires small modules (db, caches, routes, outbox).
+// Beatbook service worker: a thin entry that wires small modules (db, caches, routes, outbox, push).
 // Flask serves it at /sw.js with CONFIG filled in (version, module and shell URLs).
 "use strict";
 const CONFIG = __CONFIG__;
@@ -52,6 +52,9 @@ self.addEventListener("message", (event) => {
   }[message.type];
   if (work) event.waitUntil(Promise.resolve(work()));
 });
+
+self.addEventListener("push", (event) => event.waitUntil(self.BeatbookPush.show(event)));
+self.addEventListener("notificationclick", (event) => event.waitUntil(self.BeatbookPush.open(event)));
 
 // Every time the worker starts (a page load, a push, a sync), see whether anything waits.
 self.BeatbookOutbox.run();

@@ -40,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.view_functions["static"] = serve_static
     _init_extensions(app)
+    from webapp.notify.vapid import load_keys
+
+    app.extensions["beatbook_vapid"] = load_keys(instance_path)
     _register_blueprints(app)
     _register_cli(app)
     return app

@@ -81,6 +81,9 @@ def load_config(instance_path: Path) -> dict:
         "COMPRESS_MIN_SIZE": 512,
         # Handling deadline per risk grade: hours are exact, days end at midnight in Shanghai.
         "BEATBOOK_DEADLINES": os.environ.get("BEATBOOK_DEADLINES", "red=24h,orange=5d,yellow=30d,blue=30d"),
+        # An assignment not accepted within this time escalates to the supervisors (red sooner).
+        "BEATBOOK_ESCALATE_MINUTES": _int("BEATBOOK_ESCALATE_MINUTES", 240),
+        "BEATBOOK_ESCALATE_RED_MINUTES": _int("BEATBOOK_ESCALATE_RED_MINUTES", 30),
         "BEATBOOK_MAX_PHOTO_MB": _int("BEATBOOK_MAX_PHOTO_MB", 10),
         # Above the photo cap, so an oversized photo gets the form's clear 422, not a bare 413.
         "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 48) * 1024 * 1024,

@@ -52,6 +52,7 @@ EVENT_LABELS = {
     "assigned": _l("Assigned"),
     "unroutable": _l("No responsible officer found: sent to the supervisors' queue"),
     "shared_with_team": _l("Shared with the team"),
+    "escalated": _l("Not accepted in time: escalated to the supervisors"),
 }
 
 OUTCOME_LABELS = {**RESOLUTION_LABELS, **FAILURE_ROUTE_LABELS, **TRANSFER_TARGET_LABELS,

@@ -14,6 +14,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,7 +33,11 @@ class Lead(db.Model):
         Index("ix_lead_station_id_id", "station_id", "id"),
         Index("ix_lead_community_id_id", "community_id", "id"),
         Index("ix_lead_reporter_id_id", "reporter_id", "id"),
-        Index("ix_lead_status_due_at", "status", "due_at"),
+        # Queues and overdue counts within a station (measured at 500k leads: bench/README.md).
+        Index("ix_lead_station_status_due", "station_id", "status", "due_at"),
+        Index("ix_lead_supervised", "station_id", sqlite_where=text("supervised_until IS NOT NULL"),
+              postgresql_where=text("supervised_until IS NOT NULL")),
+        Index("ix_lead_source_ref", "source_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -68,7 +68,10 @@ def _apply_filters(statement, filters: LeadFilters, now: datetime):
             if len(q) <= 9:  # a lead number; longer digit strings would overflow an integer column
                 text_match.append(Lead.id == int(q))
             if len(q) >= 7:  # a phone number: exact match on parties, never a partial leak
-                text_match.append(Lead.id.in_(select(LeadParty.lead_id).where(LeadParty.phone == q)))
+                # Looked up first and passed as values, so each OR branch can use its own index
+                # (a subquery here made PostgreSQL scan every lead: 1.2 s at 500k).
+                party_leads = db.session.scalars(select(LeadParty.lead_id).where(LeadParty.phone == q)).all()
+                text_match.append(Lead.id.in_(party_leads))
         statement = statement.where(or_(*text_match))
     return statement
 

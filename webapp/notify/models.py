@@ -1,17 +1,28 @@
-"""Notifications: an inbox entry per person and event. Push delivery builds on these rows.
+"""Notifications: an inbox entry per person and event, and its push delivery state.
 
-No text and no URL are stored: both are made when shown, in the reader's language.
+No text and no URL are stored: both are made when shown or sent, in the reader's language.
+The row is the durable truth for delivery: a job that dies mid-way leaves it pending, and the
+periodic sweep sends it again.
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
 from webapp.timeutil import UTCDateTime, utcnow
+
+
+class PushStatus(enum.StrEnum):
+    PENDING = "pending"  # to be pushed (again, from push_next_at on)
+    SENDING = "sending"  # claimed by a job; back to pending if its worker died
+    SENT = "sent"  # accepted by at least one device's push service
+    NO_DEVICE = "no_device"  # nobody subscribed: the inbox is all there is
+    FAILED = "failed"  # gave up after the retries; still in the inbox
 
 
 class Notification(db.Model):
@@ -20,6 +31,7 @@ class Notification(db.Model):
         Index("ix_notification_user_unread", "user_id", "read_at", "id"),
         # One notification per person, event and lead: a repeated sweep cannot alert twice.
         Index("uq_notification_dedupe", "user_id", "dedupe_key", unique=True),
+        Index("ix_notification_push_due", "push_status", "push_next_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,3 +41,24 @@ class Notification(db.Model):
     dedupe_key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    push_status: Mapped[str] = mapped_column(String(16), default=PushStatus.PENDING.value)
+    push_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    push_next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    push_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PushSubscription(db.Model):
+    """One device of one person (a person may have several)."""
+
+    __tablename__ = "push_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(Text)
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)  # endpoints are long URLs
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

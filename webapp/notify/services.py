@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.jobs import after_commit_enqueue
 from webapp.notify.models import Notification
 from webapp.org.models import User
 from webapp.timeutil import utcnow
@@ -21,6 +22,9 @@ class Kind(enum.StrEnum):
     UNROUTABLE = "unroutable"
     SUPERVISED = "supervised"
     COMPARTMENT = "compartment"  # a DV / minor lead for the task force or youth team
+    ESCALATED = "escalated"  # an assignment nobody accepted in time
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
 
 
 # Neutral words only: a notification never carries personal data, it links to the lead.
@@ -31,6 +35,9 @@ KIND_TITLES = {
     Kind.UNROUTABLE: _l("A lead needs routing"),
     Kind.SUPERVISED: _l("Supervised work (督办)"),
     Kind.COMPARTMENT: _l("A lead for your team"),
+    Kind.ESCALATED: _l("An assignment was not accepted in time"),
+    Kind.DUE_SOON: _l("Work due within a day"),
+    Kind.OVERDUE: _l("Work is overdue"),
 }
 
 
@@ -44,10 +51,11 @@ def notify(users: Iterable[User], kind: Kind, lead_id: int, occurrence: str = ""
                                           Notification.dedupe_key == key)
         )
         if exists is None:
-            db.session.add(Notification(user_id=user.id, kind=kind.value, lead_id=lead_id,
-                                        dedupe_key=key))
+            notification = Notification(user_id=user.id, kind=kind.value, lead_id=lead_id, dedupe_key=key)
+            db.session.add(notification)
+            db.session.flush()
+            after_commit_enqueue(notification.id, db.session())
             added += 1
-    db.session.flush()
     return added
 
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import abort, current_app, jsonify, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.notify import bp
+from webapp.notify.models import PushSubscription
+from webapp.notify.push import endpoint_hash
 from webapp.notify.services import KIND_TITLES, Kind, inbox, mark_read
 from webapp.rendering import render_page, see_other
 
@@ -24,3 +27,51 @@ def open_notification(notification_id: int):
         abort(404)
     db.session.commit()
     return see_other(url_for("leads.detail", lead_id=notification.lead_id))
+
+
+@bp.route("/devices")
+@login_required
+def devices():
+    """Push settings: subscribe this phone, see and remove the others."""
+    return render_page(
+        "notify/devices.html",
+        devices=db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == current_user.id)
+                                   .order_by(PushSubscription.id)).all(),
+        public_key=current_app.extensions["beatbook_vapid"].public_key,
+    )
+
+
+@bp.route("/devices", methods=["POST"])
+@login_required
+def subscribe():
+    """Store this device's push subscription (JSON from PushManager.subscribe())."""
+    data = request.get_json(silent=True) or {}
+    endpoint = str(data.get("endpoint") or "")
+    keys = data.get("keys") or {}
+    p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
+    if not endpoint.startswith(("https://", "http://")) or not p256dh or not auth or len(endpoint) > 2000 \
+            or len(p256dh) > 200 or len(auth) > 64:
+        return jsonify(error="bad_subscription"), 422
+    device = db.session.scalar(select(PushSubscription).where(
+        PushSubscription.endpoint_hash == endpoint_hash(endpoint)))
+    if device is None:
+        device = PushSubscription(endpoint=endpoint, endpoint_hash=endpoint_hash(endpoint))
+        db.session.add(device)
+    # The same browser signed in as someone else now belongs to that person.
+    device.user_id, device.p256dh, device.auth = current_user.id, p256dh, auth
+    device.device = (request.user_agent.string or "")[:120]
+    db.session.commit()
+    return jsonify(id=device.id), 201
+
+
+@bp.route("/devices/<int:device_id>/delete", methods=["POST"])
+@login_required
+def unsubscribe(device_id: int):
+    device = db.session.get(PushSubscription, device_id)
+    if device is None or device.user_id != current_user.id:
+        abort(404)
+    db.session.delete(device)
+    db.session.commit()
+    if request.is_json:
+        return jsonify(deleted=device_id)
+    return see_other(url_for("notify.devices"))

@@ -16,7 +16,7 @@ from webapp.rendering import render_page
 
 OFFLINE_DIR = Path(__file__).resolve().parent.parent.parent / "offline"
 # The service worker's own modules, loaded with importScripts (works in every browser's worker).
-MODULES = ("db.js", "caches.js", "routes.js", "outbox.js")
+MODULES = ("db.js", "caches.js", "routes.js", "outbox.js", "push.js")
 # What every page needs offline, cached when the service worker installs.
 SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js",
                 "icons/icon-192.png")
@@ -53,6 +53,7 @@ def service_worker():
         "outboxPage": url_for("offline.outbox_page"),
         "syncUrl": url_for("sync.sync"),
         "loginUrl": url_for("auth.login"),
+        "icon": asset_url("icons/icon-192.png"),
     }
     source = (OFFLINE_DIR / "sw.js").read_text().replace("__CONFIG__", json.dumps(config))
     response = Response(source, mimetype="application/javascript")
