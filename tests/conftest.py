@@ -87,7 +87,9 @@ class RequestIsolatedClient(FlaskClient):
 def app(database):
     config = {k: v for k, v in database.items() if k.isupper()}
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "test-secret", **config}
+        # A cheap password hash: the suite creates hundreds of people (production uses scrypt).
+        {"TESTING": True, "SECRET_KEY": "test-secret", "BEATBOOK_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+         **config}
     )
     app.test_client_class = RequestIsolatedClient
     with app.app_context():
@@ -97,15 +99,19 @@ def app(database):
         db.engine.dispose()
 
 
+def empty_all_tables() -> None:
+    db.session.remove()
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
 @pytest.fixture
 def app_ctx(app):
     """An app context for the test, and empty tables afterwards (so every test starts clean)."""
     with app.app_context():
         yield app
-        db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_all_tables()
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ def load_config(instance_path: Path) -> dict:
         "BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
         "BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS": _int("BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         "BEATBOOK_LOGIN_THROTTLE_MINUTES": _int("BEATBOOK_LOGIN_THROTTLE_MINUTES", 15),
+        "BEATBOOK_PASSWORD_METHOD": os.environ.get("BEATBOOK_PASSWORD_METHOD", "scrypt"),
         "BEATBOOK_DEMO_PASSWORD": os.environ.get("BEATBOOK_DEMO_PASSWORD", "beatbook-demo"),
         # Pages go out compressed; static files are pre-compressed in webapp/assets.py.
         "COMPRESS_ALGORITHM": ["br", "gzip"],

@@ -232,3 +232,17 @@ def test_signed_out_visitor_is_sent_to_login(client, officer):
     response = client.get("/home/officer")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_passwords_are_hashed_with_scrypt_unless_configured(database):
+    """The suite uses a cheap hash for speed; a real deployment must get scrypt."""
+    from webapp import create_app
+
+    config = {k: v for k, v in database.items() if k.isupper()}
+    production = create_app({"SECRET_KEY": "x", **config})
+    assert production.config["BEATBOOK_PASSWORD_METHOD"] == "scrypt"
+    with production.app_context():
+        user = User(username="probe", display_name="Probe", station_id=0)
+        user.set_password("correct horse battery")
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password("correct horse battery")

@@ -28,7 +28,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from tests.conftest import Browser
+from tests.conftest import Browser, empty_all_tables
 from tests.factories import make_community, make_station, make_user
 from webapp.audit.models import AuditEntry
 from webapp.extensions import db
@@ -177,19 +177,12 @@ def make_lead(world: World, kind: str, summary: str | None = None, with_party: b
     return result.lead.id
 
 
-def _empty_all_tables() -> None:
-    db.session.remove()
-    with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-
-
 @pytest.fixture(scope="module")
 def world(app):
     """The cast and the four leads, built once for the module; every table is emptied afterwards."""
     world = World(app)
     with app.app_context():
-        _empty_all_tables()
+        empty_all_tables()
         station, elsewhere = make_station("ACM-PS"), make_station("ACM-PS2")
         users = {name: make_user(elsewhere if name == "sup_other" else station, *roles,
                                  username=f"acm_{name}") for name, roles in ROLES.items()}
@@ -205,7 +198,7 @@ def world(app):
         db.session.remove()
     yield world
     with app.app_context():
-        _empty_all_tables()
+        empty_all_tables()
 
 
 @pytest.fixture

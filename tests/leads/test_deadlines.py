@@ -7,13 +7,11 @@ each night when the UTC date and the Shanghai date differ (16:00–24:00 UTC).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from tests.factories import PASSWORD, commit, make_community, make_station
+from tests.factories import commit, make_community, make_station, make_user
 from webapp.extensions import db
 from webapp.leads.codes import Risk, Source, Status
 from webapp.leads.deadlines import DEFAULT_DEADLINES, Deadline, due_at, parse_deadlines
@@ -21,7 +19,7 @@ from webapp.leads.lifecycle import perform
 from webapp.leads.models import Lead
 from webapp.leads.queries import LeadFilters, lead_list, my_work, queue_counts
 from webapp.leads.services import LeadInput, register_lead
-from webapp.org.models import Role, User
+from webapp.org.models import Role
 from webapp.timeutil import STATION_TZ
 
 MAX_PHOTO = 10 * 1024 * 1024
@@ -35,28 +33,13 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@cache
-def _password_hash() -> str:
-    return generate_password_hash(PASSWORD)
-
-
-def person(station, *roles: Role, username: str) -> User:
-    """A user like `make_user` makes, minus the deliberately slow password hashing (done once)."""
-    user = User(station=station, username=username, display_name=f"Person {username}",
-                password_hash=_password_hash())
-    user.set_roles(set(roles))
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
 class Desk:
     def __init__(self):
         self.station = make_station()
-        self.wang = person(self.station, Role.OFFICER, username="wang")
-        self.zhao = person(self.station, Role.OFFICER, username="zhao")
-        self.chief = person(self.station, Role.SUPERVISOR, username="chief")
-        self.li = person(self.station, Role.VOLUNTEER, username="li")
+        self.wang = make_user(self.station, Role.OFFICER, username="wang")
+        self.zhao = make_user(self.station, Role.OFFICER, username="zhao")
+        self.chief = make_user(self.station, Role.SUPERVISOR, username="chief")
+        self.li = make_user(self.station, Role.VOLUNTEER, username="li")
         self.na = make_community(self.station, "NA", officer=self.wang)
         self.nb = make_community(self.station, "NB", officer=self.zhao)
         self.deadlines = parse_deadlines(DEFAULT_DEADLINES)

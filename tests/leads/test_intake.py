@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from tests.conftest import Browser
+from tests.conftest import Browser, empty_all_tables
 from tests.factories import make_community, make_grid, make_station, make_user
 from webapp.extensions import db
 from webapp.leads.codes import Risk, Source
@@ -70,13 +70,6 @@ class World:
         return self._tokens[id(browser)]
 
 
-def _empty_all_tables() -> None:
-    db.session.remove()
-    with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-
-
 def deadlines(app):
     return parse_deadlines(app.config["BEATBOOK_DEADLINES"])
 
@@ -86,7 +79,7 @@ def world(app):
     """The cast, built once for the module; every table is emptied afterwards."""
     world = World(app)
     with app.app_context():
-        _empty_all_tables()
+        empty_all_tables()
         station = make_station("INT-PS")
         oa = make_user(station, Role.OFFICER, username="int_oa")
         ob = make_user(station, Role.OFFICER, username="int_ob")
@@ -108,7 +101,7 @@ def world(app):
         db.session.remove()
     yield world
     with app.app_context():
-        _empty_all_tables()
+        empty_all_tables()
 
 
 @pytest.fixture

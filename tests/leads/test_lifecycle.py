@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests.conftest import Browser
-from tests.factories import PASSWORD, commit, make_community, make_station
+from tests.factories import commit, make_community, make_station, make_user
 from webapp.extensions import db
 from webapp.leads.codes import Risk, Source, Status
 from webapp.leads.deadlines import due_at, parse_deadlines
@@ -29,21 +27,6 @@ from webapp.timeutil import utcnow
 
 S = Status
 MAX_PHOTO = 10 * 1024 * 1024
-
-
-@cache
-def _password_hash() -> str:
-    return generate_password_hash(PASSWORD)
-
-
-def person(station, *roles: Role, username: str) -> User:
-    """A user like `make_user` makes, minus the deliberately slow password hashing (done once)."""
-    user = User(station=station, username=username, display_name=f"Person {username}",
-                password_hash=_password_hash())
-    user.set_roles(set(roles))
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
 OPEN = {S.REGISTERED, S.GRADED, S.ASSIGNED, S.ACCEPTED, S.IN_MEDIATION}
@@ -107,14 +90,14 @@ def preferred_source(step: str) -> Status:
 class Station:
     def __init__(self):
         self.station = make_station()
-        self.wang = person(self.station, Role.OFFICER, username="wang")
-        self.zhao = person(self.station, Role.OFFICER, username="zhao")
-        self.chief = person(self.station, Role.SUPERVISOR, username="chief")
-        self.li = person(self.station, Role.VOLUNTEER, username="li")
+        self.wang = make_user(self.station, Role.OFFICER, username="wang")
+        self.zhao = make_user(self.station, Role.OFFICER, username="zhao")
+        self.chief = make_user(self.station, Role.SUPERVISOR, username="chief")
+        self.li = make_user(self.station, Role.VOLUNTEER, username="li")
         self.na = make_community(self.station, "NA", officer=self.wang)
         self.nb = make_community(self.station, "NB", officer=self.zhao)
         other = make_station("OTHER-PS")
-        self.outsider = person(other, Role.SUPERVISOR, Role.OFFICER, username="outsider")
+        self.outsider = make_user(other, Role.SUPERVISOR, Role.OFFICER, username="outsider")
         self.deadlines = parse_deadlines("red=24h,orange=5d,yellow=30d,blue=30d")
 
     def new_lead(self, **fields) -> Lead:

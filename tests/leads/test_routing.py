@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from functools import cache
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from tests.factories import PASSWORD, commit, make_community, make_grid, make_station
+from tests.factories import commit, make_community, make_grid, make_station, make_user
 from webapp.access import case_scope
 from webapp.extensions import db
 from webapp.leads.codes import Risk, Source, Status
@@ -33,25 +31,10 @@ from webapp.leads.queries import LeadFilters, lead_list
 from webapp.leads.routing import route
 from webapp.leads.services import LeadInput, register_lead
 from webapp.notify.models import Notification
-from webapp.org.models import Role, User
+from webapp.org.models import Role
 from webapp.timeutil import utcnow
 
 MAX_PHOTO = 10 * 1024 * 1024
-
-
-@cache
-def _password_hash() -> str:
-    return generate_password_hash(PASSWORD)
-
-
-def person(station, *roles: Role, username: str) -> User:
-    """A user like `make_user` makes, minus the deliberately slow password hashing (done once)."""
-    user = User(station=station, username=username, display_name=f"Person {username}",
-                password_hash=_password_hash())
-    user.set_roles(set(roles))
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
 def rectangle(west: float, south: float, east: float, north: float) -> str:
@@ -64,14 +47,14 @@ class Town:
 
     def __init__(self):
         self.station = make_station()
-        self.wang = person(self.station, Role.OFFICER, username="wang")
-        self.zhao = person(self.station, Role.OFFICER, username="zhao")
-        self.chief = person(self.station, Role.SUPERVISOR, username="chief")
-        self.deputy = person(self.station, Role.SUPERVISOR, username="deputy")
-        self.dv_1 = person(self.station, Role.DV_TEAM, username="dv1")
-        self.dv_2 = person(self.station, Role.DV_TEAM, username="dv2")
-        self.youth = person(self.station, Role.YOUTH_TEAM, username="youth")
-        self.volunteer = person(self.station, Role.VOLUNTEER, username="li")
+        self.wang = make_user(self.station, Role.OFFICER, username="wang")
+        self.zhao = make_user(self.station, Role.OFFICER, username="zhao")
+        self.chief = make_user(self.station, Role.SUPERVISOR, username="chief")
+        self.deputy = make_user(self.station, Role.SUPERVISOR, username="deputy")
+        self.dv_1 = make_user(self.station, Role.DV_TEAM, username="dv1")
+        self.dv_2 = make_user(self.station, Role.DV_TEAM, username="dv2")
+        self.youth = make_user(self.station, Role.YOUTH_TEAM, username="youth")
+        self.volunteer = make_user(self.station, Role.VOLUNTEER, username="li")
         # Created in "wrong" code order so that id order and code order disagree.
         self.nb = make_community(self.station, "NB", officer=self.zhao,
                                  boundary=rectangle(117.290, 31.860, 117.300, 31.870))
@@ -193,7 +176,7 @@ def test_no_place_at_all_is_unroutable(town):
 
 def test_another_stations_map_is_never_used(town):
     other = make_station("OTHER-PS")
-    officer = person(other, Role.OFFICER, username="sun")
+    officer = make_user(other, Role.OFFICER, username="sun")
     make_community(other, "XA", officer=officer, boundary=rectangle(118.0, 32.0, 118.1, 32.1))
     commit()
     assert route(town.station, longitude=118.05, latitude=32.05).matched_by == "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -59,7 +60,7 @@ def load_demo_station(password: str) -> dict[str, int]:
 
     # Every demo login shares one published password, so one hash serves them all (hashing is
     # deliberately slow: 44 separate hashes would make loading the demo take seconds).
-    shared_hash = generate_password_hash(password)
+    shared_hash = generate_password_hash(password, method=current_app.config["BEATBOOK_PASSWORD_METHOD"])
     users: dict[str, User] = {}
     for person in data.PEOPLE:
         user = db.session.scalar(select(User).where(User.username == person.username))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -134,8 +135,10 @@ class User(UserMixin, db.Model):
             self.role_grants.append(UserRole(role=role.value))
 
     def set_password(self, password: str) -> None:
-        # Werkzeug's default is scrypt with a per-password salt.
-        self.password_hash = generate_password_hash(password)
+        # scrypt with a per-password salt unless configured otherwise (the test suite uses a cheap
+        # method: it creates hundreds of people, and the hash's cost is not what it tests).
+        self.password_hash = generate_password_hash(
+            password, method=current_app.config.get("BEATBOOK_PASSWORD_METHOD", "scrypt"))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
