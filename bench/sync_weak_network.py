@@ -241,6 +241,7 @@ def run(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="beatbook-sync-bench-"))
     server = Server(workdir)
     rng = random.Random(args.seed)
+    args.load_before = os.getloadavg()[0]
     try:
         server.start()
         community = server.query("SELECT id FROM community WHERE code = 'GGGC'")
@@ -307,6 +308,9 @@ def report_figures(args, health, batched: Mode, single: Mode, stored: dict, uuid
     floor = statistics.median(health) / 1000
     print(f"\nSync over a weak network: latency {args.latency_ms} ms, {args.kbit} kbit/s each way "
           f"(CDP on the page), Chromium Pixel 7, gunicorn 1 worker × 4 threads, SQLite")
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {args.load_before:.2f} before, {load:.2f} after "
+          "(other work on a shared machine slows the server's share, not the emulated network's)")
     print(f"reference: GET /healthz ×10, median {floor:.3f} s (min {min(health) / 1000:.3f}, "
           f"max {max(health) / 1000:.3f})\n")
     print(f"{'mode':<10} {'items':>6} {'requests':>9} {'total s':>9} {'s/item':>8} {'s/request':>10} "
