@@ -129,7 +129,8 @@ self.BeatbookOutbox = (() => {
     if (!userId) return;
     const ready = (await DB.all()).filter((item) => item.userId === userId && (
       item.state === "waiting" || item.state === "sending" ||
-      (item.state === "needs_sign_in" && token)));
+      (item.state === "needs_sign_in" && token)))
+      .sort((a, b) => a.createdAt - b.createdAt);  // in the order they were made
     const total = ready.length;
     let sent = 0;
     for (const batch of batches(ready)) {

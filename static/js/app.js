@@ -2,13 +2,11 @@
 (() => {
   "use strict";
 
-  // Every record made on this phone carries its own id and the phone's time: a replay of the
-  // same form (double tap, retry, offline outbox) is then the same record on the server.
+  // Every record made on this phone carries its own id (its time is set when it is sent): a
+  // replay of the same form (double tap, retry, offline outbox) is then the same record.
   const stamp = (form) => {
     const id = form.querySelector("input[name=uuid]");
     if (id && !id.value && crypto.randomUUID) id.value = crypto.randomUUID();
-    const at = form.querySelector("input[name=recorded_at]");
-    if (at && !at.value) at.value = new Date().toISOString();
   };
 
   const locate = (button) => {

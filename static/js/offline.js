@@ -163,6 +163,9 @@
     event.preventDefault();
     const button = form.querySelector("[type=submit]");
     if (button) button.disabled = true;
+    // The phone's time of the report is when it is sent off, not when the form was opened.
+    const recordedAt = form.querySelector("input[name=recorded_at]");
+    if (recordedAt) recordedAt.value = new Date().toISOString();
     const item = await toItem(form);
     const outcome = navigator.onLine ? await sendNow(form) : "later";
     if (outcome === "done" || outcome === "shown") return;

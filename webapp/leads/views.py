@@ -78,7 +78,9 @@ def report():
         if done is not None:
             return done
     status = 422 if form.is_submitted() else 200
-    return render_page("leads/report.html", block="report_form", status=status, form=form, visit=visit)
+    # The empty form is kept on the phone: reporting must work with no signal.
+    return readable_offline(render_page("leads/report.html", block="report_form", status=status,
+                                        form=form, visit=visit))
 
 
 @bp.route("/desk", methods=["GET", "POST"])
@@ -101,7 +103,8 @@ def desk():
         if done is not None:
             return done
     status = 422 if form.is_submitted() else 200
-    return render_page("leads/desk.html", block="desk_form", status=status, form=form, visit=visit)
+    return readable_offline(render_page("leads/desk.html", block="desk_form", status=status, form=form,
+                                        visit=visit))
 
 
 def _detail_context(lead: Lead, action_form: ActionForm | None = None, revealed: bool = False) -> dict:

@@ -46,7 +46,7 @@ def new():
                 flash(_("Visit saved."), "success")
             return see_other(url_for("visits.detail", visit_id=visit.id))
     status = 422 if form.is_submitted() else 200
-    return render_page("visits/new.html", block="visit_form", status=status, form=form)
+    return readable_offline(render_page("visits/new.html", block="visit_form", status=status, form=form))
 
 
 @bp.route("/<int:visit_id>")
