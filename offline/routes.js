@@ -45,7 +45,8 @@ self.BeatbookRoutes = (() => {
     const cached = await caches.match(request);
     if (cached) return cached;
     const response = await fetch(request);
-    if (response.ok && new URL(request.url).searchParams.has("v")) {
+    // Only into a shell that exists: after a sign-out nothing is cached until someone signs in.
+    if (response.ok && new URL(request.url).searchParams.has("v") && (await caches.has(SHELL))) {
       await (await caches.open(SHELL)).put(request, response.clone());
     }
     return response;

@@ -36,6 +36,14 @@ self.addEventListener("message", (event) => {
     "keep": () => self.BeatbookRoutes.keep(message.urls || []),
     // A page tells who is signed in and the token sync must send; then it is worth trying.
     "session": async () => {
+      const previous = await self.BeatbookDB.getMeta("userId");
+      if (previous && previous !== message.userId) {
+        // Someone else on this phone (the last person's session ran out, no sign-out): none of
+        // their pages may be served to the new person, online or off.
+        await self.BeatbookCaches.clearAll();
+      }
+      // After a sign-out the shell is gone; the outbox and offline page must work again.
+      if (!(await caches.has(self.BeatbookCaches.SHELL))) await self.BeatbookCaches.precache();
       await self.BeatbookDB.setMeta("userId", message.userId);
       await self.BeatbookDB.setMeta("csrf", message.csrf);
       await self.BeatbookOutbox.run();

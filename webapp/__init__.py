@@ -112,6 +112,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+        # The driver opens a transaction before the first write; make that BEGIN IMMEDIATE, so
+        # a second writer waits for the lock (busy_timeout) instead of failing at once.
+        dbapi_connection.isolation_level = "IMMEDIATE"
 
 
 def _select_locale() -> str:

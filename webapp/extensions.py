@@ -7,7 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -34,3 +34,15 @@ babel = Babel()
 htmx = Htmx()
 # Phones on weak links: HTML, CSS and JS go out compressed (the 40 KB first-visit budget).
 compress = Compress()
+
+
+def take_write_lock() -> None:
+    """On SQLite, start this unit of work holding the write lock.
+
+    A transaction that reads first and writes later (as a sync item does inside its savepoint)
+    cannot upgrade its lock once another writer has committed: SQLite fails it at once. A no-op
+    write first makes the driver BEGIN IMMEDIATE, so concurrent writers queue instead. PostgreSQL
+    needs nothing: its row locks and unique constraints do this work.
+    """
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("UPDATE station SET id = id WHERE 0"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
@@ -42,7 +43,19 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if request.path == "/sync":  # the outbox reads JSON (see /api/openapi.json)
+            return jsonify(error=error.name.lower().replace(" ", "_"), detail=error.description), error.code
         return render_error(error.code)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error: OperationalError):
+        # SQLite under a burst of writers: ask the client to come back (the outbox retries a 503).
+        db.session.rollback()
+        if "database is locked" not in str(error.orig):
+            raise error
+        response = render_error(503, _("The station's database is busy. Try again in a moment."))
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(500)
     def server_error(error):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from webapp.extensions import db
+from webapp.extensions import db, take_write_lock
 from webapp.sync import bp
 from webapp.sync.openapi import openapi_document
 from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
@@ -22,6 +22,7 @@ def sync():
         return jsonify(error="bad_request", detail="expected {\"items\": [...]}"), 400
     if len(items) > MAX_ITEMS:
         return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
+    take_write_lock()
     try:
         results = [apply_item(current_user, item).as_json() for item in items]
     except BadItem as error:
