@@ -45,6 +45,7 @@ PAGES = [
     ("notify.index", "officer", lambda ids: "/inbox/"),
     ("offline.offline_page", "volunteer", lambda ids: "/offline"),
     ("offline.outbox_page", "volunteer", lambda ids: "/outbox"),
+    ("notify.devices", "officer", lambda ids: "/inbox/devices"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
