@@ -5,7 +5,7 @@
 "use strict";
 self.BeatbookOutbox = (() => {
   const DB = self.BeatbookDB;
-  const MAX_ITEMS = 25;             // per request: small enough to survive a weak link
+  const MAX_ITEMS = 50;             // per request (the server's maximum): fewer round trips
   const MAX_BYTES = 900 * 1024;     // ...and photos are big
   const KEEP_SENT_MS = 24 * 3600 * 1000;
   let running = null;
@@ -101,7 +101,18 @@ self.BeatbookOutbox = (() => {
       await setState(batch, "needs_fixing", { errors: { _form: [problem.detail || problem.error || "400"] } });
       return "next";
     }
-    if (!response.ok) {  // 5xx, 413, 429, a proxy's error page: try again later, keep everything
+    if (response.status === 413) {  // too big for one request: one by one, and say which is too big
+      if (batch.length === 1) {
+        await setState(batch, "needs_fixing", { errors: { _form: ["413"] } });
+        return "next";
+      }
+      for (const item of batch) {
+        const outcome = await sendBatch([item], token);
+        if (outcome !== "next") return outcome;
+      }
+      return "next";
+    }
+    if (!response.ok) {  // 5xx, 429, a proxy's error page: try again later, keep everything
       await setState(batch, "waiting");
       return "retry";
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -104,8 +104,16 @@ def submit_lead_form(form, reporter: User, limits: tuple[dict[str, Deadline], in
 # --- building the forms (pages and sync fill the same choices) ---------------------------------
 
 
+def _station_communities(user: User) -> list:
+    """The station's communities, read once per request (a sync batch builds many forms)."""
+    cache = g.setdefault("beatbook_communities", {})
+    if user.station_id not in cache:
+        cache[user.station_id] = org.communities(user.station)
+    return cache[user.station_id]
+
+
 def _community_choices(user: User, blank: str) -> list[SelectChoice]:
-    communities = org.communities(user.station)
+    communities = _station_communities(user)
     return [SelectChoice("", blank)] + [SelectChoice(str(c.id), c.name) for c in communities]
 
 
@@ -119,8 +127,8 @@ def build_desk_form(user: User, **kwargs) -> DeskIntakeForm:
     form = DeskIntakeForm(**kwargs)
     form.community_id.choices = _community_choices(user, _("— not known —"))
     form.grid_id.choices = [SelectChoice("", _("— none —"))] + [
-        SelectChoice(str(g.id), g.name, optgroup=c.name)
-        for c in org.communities(user.station) for g in c.grids
+        SelectChoice(str(grid.id), grid.name, optgroup=c.name)
+        for c in _station_communities(user) for grid in c.grids
     ]
     return form
 
