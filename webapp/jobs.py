@@ -13,11 +13,15 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+from dotenv import load_dotenv
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The worker imports this module before any app exists: read .env here too, or the web and the
+# worker could pick different queues.
+load_dotenv(PROJECT_ROOT / ".env")
 STALE_AFTER = timedelta(seconds=30)  # a pending push older than this was lost with its worker
 
 
@@ -95,6 +99,13 @@ NEW_NOTIFICATIONS = "beatbook_new_notifications"
 
 def after_commit_enqueue(notification_id: int, session: Session) -> None:
     session.info.setdefault(NEW_NOTIFICATIONS, []).append(notification_id)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction) -> None:
+    # Only the outer transaction's rollback: a savepoint's (one bad sync item) keeps the others'.
+    if not previous_transaction.nested:
+        session.info.pop(NEW_NOTIFICATIONS, None)
 
 
 @event.listens_for(Session, "after_commit")

@@ -7,10 +7,13 @@ language. 404/410 from a push service means the device is gone (its subscription
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from datetime import timedelta
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -34,6 +37,19 @@ def endpoint_hash(endpoint: str) -> str:
     return hashlib.sha256(endpoint.encode()).hexdigest()
 
 
+def _unbase64url(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def valid_keys(p256dh: str, auth: str) -> bool:
+    """A browser's subscription keys: a P-256 public point and a 16-byte secret."""
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _unbase64url(p256dh))
+        return len(_unbase64url(auth)) == 16
+    except (ValueError, TypeError, binascii.Error):
+        return False
+
+
 def payload_for(notification: Notification, user: User) -> dict:
     locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
@@ -42,8 +58,8 @@ def payload_for(notification: Notification, user: User) -> dict:
             if notification.lead_id else _("Open Beatbook to see it.")
     url = url_for("leads.detail", lead_id=notification.lead_id) if notification.lead_id \
         else url_for("notify.index")
-    return {"title": title, "body": body, "url": url, "tag": f"lead-{notification.lead_id}",
-            "id": notification.id}
+    tag = f"lead-{notification.lead_id}" if notification.lead_id else f"beatbook-{notification.kind}"
+    return {"title": title, "body": body, "url": url, "tag": tag, "id": notification.id}
 
 
 def _retry_after(exception: WebPushException) -> timedelta:
@@ -72,7 +88,7 @@ def deliver(notification_id: int) -> str:
     now = utcnow()
     user = db.session.get(User, notification.user_id)
     devices = list(db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id)))
-    if not devices:
+    if not devices or not user.is_enabled:
         notification.push_status = PushStatus.NO_DEVICE.value
         db.session.commit()
         return notification.push_status
@@ -85,7 +101,7 @@ def deliver(notification_id: int) -> str:
             webpush(
                 subscription_info={"endpoint": device.endpoint,
                                    "keys": {"p256dh": device.p256dh, "auth": device.auth}},
-                data=data, vapid_private_key=keys.private_pem,
+                data=data, vapid_private_key=keys.private_key,
                 # pywebpush writes aud/exp into this dict: a fresh one every call.
                 vapid_claims={"sub": keys.subject}, ttl=TTL_SECONDS, timeout=TIMEOUT_SECONDS,
             )
@@ -99,6 +115,9 @@ def deliver(notification_id: int) -> str:
         except RequestException:
             retry_in = retry_in or DEFAULT_RETRY  # refused or timed out: the service may be down
             continue
+        except (ValueError, TypeError):
+            db.session.delete(device)  # keys that cannot encrypt: this device can never be reached
+            continue
         device.last_success_at = now
         delivered += 1
     if delivered:
@@ -107,6 +126,11 @@ def deliver(notification_id: int) -> str:
     elif retry_in is not None and notification.push_attempts < MAX_ATTEMPTS:
         notification.push_status = PushStatus.PENDING.value
         notification.push_next_at = now + retry_in
+        db.session.commit()
+        from webapp.jobs import push_notification
+
+        push_notification.schedule(args=(notification.id,), delay=retry_in.total_seconds())
+        return notification.push_status
     elif retry_in is not None:
         notification.push_status = PushStatus.FAILED.value
     else:

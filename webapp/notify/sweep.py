@@ -83,6 +83,8 @@ def _warn_due_and_overdue() -> int:
     warned = 0
     for lead in leads:
         kind = Kind.OVERDUE if lead.due_at <= now else Kind.DUE_SOON
+        if kind == Kind.DUE_SOON and lead.due_at - lead.cycle_started_at <= DUE_SOON:
+            continue  # a 24-hour (red) deadline is "due within a day" from the start: no news
         warned += notify([lead.assignee], kind, lead.id, occurrence=str(lead.due_at.timestamp()))
     db.session.commit()
     return warned

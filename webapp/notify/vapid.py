@@ -13,7 +13,7 @@ from py_vapid import Vapid
 
 @dataclass(frozen=True)
 class VapidKeys:
-    private_pem: str
+    private_key: Vapid  # what pywebpush signs with (given a str, it would expect base64 DER, not PEM)
     public_key: str  # base64url uncompressed P-256 point: the browser's applicationServerKey
     subject: str
 
@@ -41,4 +41,4 @@ def load_keys(instance_path: Path) -> VapidKeys:
                     handle.write(generated.private_pem())
         pem = path.read_text()
     vapid = Vapid.from_pem(pem.encode())
-    return VapidKeys(private_pem=pem, public_key=_public_key(vapid), subject=subject)
+    return VapidKeys(private_key=vapid, public_key=_public_key(vapid), subject=subject)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.notify import bp
 from webapp.notify.models import PushSubscription
-from webapp.notify.push import endpoint_hash
+from webapp.notify.push import endpoint_hash, valid_keys
 from webapp.notify.services import KIND_TITLES, Kind, inbox, mark_read
 from webapp.rendering import render_page, see_other
 
@@ -49,8 +49,8 @@ def subscribe():
     endpoint = str(data.get("endpoint") or "")
     keys = data.get("keys") or {}
     p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
-    if not endpoint.startswith(("https://", "http://")) or not p256dh or not auth or len(endpoint) > 2000 \
-            or len(p256dh) > 200 or len(auth) > 64:
+    if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 2000 \
+            or not valid_keys(p256dh, auth):
         return jsonify(error="bad_subscription"), 422
     device = db.session.scalar(select(PushSubscription).where(
         PushSubscription.endpoint_hash == endpoint_hash(endpoint)))

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
@@ -86,7 +86,8 @@ def people_with_role(station: Station, *roles: Role) -> list[User]:
         db.session.scalars(
             select(User)
             .join(UserRole)
-            .where(User.station_id == station.id, UserRole.role.in_([r.value for r in roles]))
+            .where(User.station_id == station.id, UserRole.role.in_([r.value for r in roles]),
+                   User.is_enabled.is_(True))
             .distinct()
             .order_by(User.display_name)
         )
@@ -217,8 +218,11 @@ def update_user(
     user.title = title.strip()
     user.phone = phone.strip()
     if user.is_enabled and not is_enabled:
-        # Disabling must also end the sessions the person still has on their phones.
+        # Disabling must also end the sessions the person still has on their phones, and their alerts.
         user.session_generation += 1
+        from webapp.notify.models import PushSubscription
+
+        db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
     user.is_enabled = is_enabled
     if new_password:
         _check_password(new_password)
