@@ -12,6 +12,14 @@ from webapp.org.models import Role
 def register_commands(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(user)
+    app.cli.add_command(vapid)
+
+
+@click.command(help="Show the Web Push (VAPID) public key; generates the key pair in instance/ if none.")
+def vapid() -> None:
+    keys = current_app.extensions["beatbook_vapid"]
+    click.echo(f"VAPID public key (applicationServerKey): {keys.public_key}")
+    click.echo("Set VAPID_PRIVATE_KEY (PEM) on every node to share one key pair at scale.")
 
 
 @click.group(help="The demo station.")

@@ -36,3 +36,9 @@ def test_user_create_refuses_bad_input_and_stores_nothing(app_ctx):
         result = runner.invoke(args=args)
         assert result.exit_code != 0, args
     assert db.session.scalar(select(User).where(User.username == "x")) is None
+
+
+def test_vapid_prints_the_public_key_the_phones_subscribe_with(app_ctx):
+    result = app_ctx.test_cli_runner().invoke(args=["vapid"])
+    assert result.exit_code == 0
+    assert app_ctx.extensions["beatbook_vapid"].public_key in result.output
