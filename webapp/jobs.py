@@ -56,6 +56,12 @@ def _worker_app():
     return create_app()
 
 
+@huey.on_startup()
+def _warm_up() -> None:
+    """Build the worker's app before the first job: the first push is not half a second late."""
+    _worker_app()
+
+
 def _app_context():
     from flask import current_app, has_app_context
 
