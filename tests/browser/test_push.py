@@ -186,7 +186,7 @@ def test_the_alerts_page_explains_when_this_phone_cannot_get_alerts(new_phone, l
     # A browser without Web Push (an iPhone's Safari before "Add to Home Screen").
     page = new_phone()
     page.context.add_init_script("delete window.PushManager;")
-    sign_in(page, "officer")
+    sign_in(page, "officer5")  # nobody else changes their language
     page.goto("/inbox/devices")
     text = json.loads(page.locator("#push-text").text_content())
     status = page.locator("[data-push-status]")
@@ -199,7 +199,7 @@ def test_the_alerts_page_says_when_alerts_are_blocked_and_lists_and_removes_devi
     page = new_phone()
     # The person answers "Block" to the permission prompt (headless Chromium would leave it open).
     page.context.add_init_script("Notification.requestPermission = async () => 'denied';")
-    sign_in(page, "officer")
+    sign_in(page, "officer5")
     page.goto("/inbox/devices")
     text = json.loads(page.locator("#push-text").text_content())
     status = page.locator("[data-push-status]")
@@ -208,7 +208,7 @@ def test_the_alerts_page_says_when_alerts_are_blocked_and_lists_and_removes_devi
     expect(button).to_be_enabled()
     button.click()
     expect(status).to_have_text(text["denied"])
-    assert _devices(live_server, "officer") == []
+    assert _devices(live_server, "officer5") == []
 
     # What the page posts after a successful subscribe(), sent from this phone: then listed.
     endpoint = f"https://push.example/send/{uuid.uuid4()}"
@@ -222,7 +222,7 @@ def test_the_alerts_page_says_when_alerts_are_blocked_and_lists_and_removes_devi
       return {status: response.status, body: await response.json()};
     }""", endpoint)
     assert answer["status"] == 201
-    [device] = _devices(live_server, "officer")
+    [device] = _devices(live_server, "officer5")
     assert device["endpoint"] == endpoint and "Pixel 7" in device["device"]
     page.reload()
     rows = page.locator("#device-list li")
@@ -231,4 +231,4 @@ def test_the_alerts_page_says_when_alerts_are_blocked_and_lists_and_removes_devi
 
     rows.first.locator("button[type=submit]").click()
     expect(page.locator("#device-list li.empty")).to_have_count(1)
-    assert _devices(live_server, "officer") == []
+    assert _devices(live_server, "officer5") == []
