@@ -18,7 +18,6 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     ValidationError,
@@ -40,6 +39,7 @@ from webapp.leads.codes import (
     Source,
 )
 from webapp.leads.services import LeadInput, PartyInput
+from webapp.org.forms import MultiCheckboxField
 
 UUID_PATTERN = Regexp(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
                       message=_l("Not a valid report id."))
@@ -50,11 +50,6 @@ SUMMARY_DESK_MAX = 2000
 def _choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
     options = [SelectChoice("", blank)] if blank is not None else []
     return options + [SelectChoice(str(code), label) for code, label in labels.items()]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class RecordedAtField(HiddenField):

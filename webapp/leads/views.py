@@ -20,7 +20,7 @@ from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
-from webapp.leads.forms import ActionForm
+from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
 from webapp.leads.intake import (
     build_action_form,
     build_desk_form,
@@ -50,6 +50,24 @@ def _visit_for_prefill() -> Visit | None:
     return visit
 
 
+def _prefill_from_visit(form) -> Visit | None:
+    """"Create lead from this finding": the visit's place and findings fill the empty form."""
+    visit = _visit_for_prefill()
+    if visit is None:
+        return None
+    if not form.visit_id.data:
+        form.visit_id.data = visit.id
+    if not form.is_submitted():
+        desk = hasattr(form, "grid_id")
+        form.summary.data = visit.findings[:SUMMARY_DESK_MAX if desk else SUMMARY_QUICK_MAX]
+        form.community_id.data = visit.community_id
+        form.address.data = visit.household
+        if desk:
+            form.grid_id.data = visit.grid_id
+            form.source.data = Source.VISIT.value
+    return visit
+
+
 def _register(form) -> Response | None:
     result = submit_lead_form(form, current_user)
     if result is None:
@@ -66,13 +84,7 @@ def report():
     if not can_report_leads(current_user):
         abort(403)
     form = build_report_form(current_user)
-    visit = _visit_for_prefill()
-    if visit is not None and not form.visit_id.data:
-        form.visit_id.data = visit.id
-    if visit is not None and not form.is_submitted():
-        form.summary.data = visit.findings[:500]
-        form.community_id.data = visit.community_id
-        form.address.data = visit.household
+    visit = _prefill_from_visit(form)
     if form.validate_on_submit():
         done = _register(form)
         if done is not None:
@@ -89,15 +101,7 @@ def desk():
     if not can_use_desk_intake(current_user):
         abort(403)
     form = build_desk_form(current_user)
-    visit = _visit_for_prefill()
-    if visit is not None and not form.visit_id.data:
-        form.visit_id.data = visit.id
-    if visit is not None and not form.is_submitted():
-        form.source.data = Source.VISIT.value
-        form.summary.data = visit.findings
-        form.community_id.data = visit.community_id
-        form.grid_id.data = visit.grid_id
-        form.address.data = visit.household
+    visit = _prefill_from_visit(form)
     if form.validate_on_submit():
         done = _register(form)
         if done is not None:
