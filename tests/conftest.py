@@ -115,6 +115,15 @@ def app_ctx(app):
 
 
 @pytest.fixture
+def ctx(world):
+    """An app context over a module's `world` (a cast built once per module, see the lead tests);
+    requests run in their own."""
+    with world.app.app_context():
+        yield world
+        db.session.remove()
+
+
+@pytest.fixture
 def client(app_ctx):
     return app_ctx.test_client()
 

@@ -201,14 +201,6 @@ def world(app):
         empty_all_tables()
 
 
-@pytest.fixture
-def ctx(world):
-    """An app context for reading the database in a test (requests run in their own)."""
-    with world.app.app_context():
-        yield world
-        db.session.remove()
-
-
 def test_the_cast_is_what_the_tables_assume(ctx):
     """Routing put each lead where the tables above say; otherwise every row below is moot."""
     assignees = {kind: db.session.get(Lead, lead_id).assignee_id for kind, lead_id in ctx.leads.items()}

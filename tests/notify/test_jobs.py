@@ -48,13 +48,6 @@ WORKER_TIMEOUT = 30.0
 
 
 @pytest.fixture
-def queue():
-    huey.flush()
-    yield huey
-    huey.flush()
-
-
-@pytest.fixture
 def cast(app_ctx, queue):
     return make_cast("JOBS-PS")
 

@@ -33,7 +33,7 @@ from tests.notify.pushservice import (
     store_device,
 )
 from webapp.extensions import db
-from webapp.jobs import STALE_AFTER, huey, push_notification
+from webapp.jobs import STALE_AFTER, push_notification
 from webapp.leads.codes import Risk
 from webapp.notify.models import Notification, PushStatus, PushSubscription
 from webapp.notify.push import DEFAULT_RETRY, MAX_ATTEMPTS, TTL_SECONDS
@@ -41,14 +41,6 @@ from webapp.notify.services import Kind
 from webapp.notify.sweep import run_sweep
 from webapp.org.models import User
 from webapp.timeutil import utcnow
-
-
-@pytest.fixture
-def queue():
-    """This process's job queue, empty at the start (other tests leave jobs: nobody consumes them)."""
-    huey.flush()
-    yield huey
-    huey.flush()
 
 
 @pytest.fixture

@@ -106,13 +106,6 @@ def world(app):
         empty_all_tables()
 
 
-@pytest.fixture
-def ctx(world):
-    with world.app.app_context():
-        yield world
-        db.session.remove()
-
-
 # --- items, as the phone's outbox makes them ---------------------------------------------------------
 
 

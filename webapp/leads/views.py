@@ -78,21 +78,26 @@ def _register(form) -> Response | None:
     return see_other(url_for("leads.detail", lead_id=result.lead.id))
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@login_required
-def report():
-    if not can_report_leads(current_user):
-        abort(403)
-    form = build_report_form(current_user)
+def _intake_page(form, template: str, block: str) -> Response:
+    """Both intake forms: prefill from a visit, register through the one service, or show errors.
+
+    The empty form is kept on the phone (readable offline): reporting must work with no signal.
+    """
     visit = _prefill_from_visit(form)
     if form.validate_on_submit():
         done = _register(form)
         if done is not None:
             return done
     status = 422 if form.is_submitted() else 200
-    # The empty form is kept on the phone: reporting must work with no signal.
-    return readable_offline(render_page("leads/report.html", block="report_form", status=status,
-                                        form=form, visit=visit))
+    return readable_offline(render_page(template, block=block, status=status, form=form, visit=visit))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def report():
+    if not can_report_leads(current_user):
+        abort(403)
+    return _intake_page(build_report_form(current_user), "leads/report.html", "report_form")
 
 
 @bp.route("/desk", methods=["GET", "POST"])
@@ -100,15 +105,7 @@ def report():
 def desk():
     if not can_use_desk_intake(current_user):
         abort(403)
-    form = build_desk_form(current_user)
-    visit = _prefill_from_visit(form)
-    if form.validate_on_submit():
-        done = _register(form)
-        if done is not None:
-            return done
-    status = 422 if form.is_submitted() else 200
-    return readable_offline(render_page("leads/desk.html", block="desk_form", status=status, form=form,
-                                        visit=visit))
+    return _intake_page(build_desk_form(current_user), "leads/desk.html", "desk_form")
 
 
 def _detail_context(lead: Lead, action_form: ActionForm | None = None, revealed: bool = False) -> dict:
