@@ -2,7 +2,8 @@
 "use strict";
 self.BeatbookCaches = (() => {
   const SHELL = `beatbook-shell-${CONFIG.version}`;  // CSS, JS, icons, the offline and outbox pages
-  const PAGES = `beatbook-pages-${CONFIG.version}`;  // pages the server allowed for offline reading
+  // Pages the server allowed for offline reading: one cache per person, named PAGES-u<id>.
+  const PAGES = `beatbook-pages-${CONFIG.version}`;
 
   async function precache() {
     const cache = await caches.open(SHELL);
@@ -11,7 +12,14 @@ self.BeatbookCaches = (() => {
 
   async function cleanup() {
     for (const name of await caches.keys()) {
-      if (name.startsWith("beatbook-") && name !== SHELL && name !== PAGES) await caches.delete(name);
+      if (name.startsWith("beatbook-") && name !== SHELL && !name.startsWith(`${PAGES}-`)) await caches.delete(name);
+    }
+  }
+
+  // Another person signed in: only their kept pages may stay on the phone.
+  async function keepOnly(pagesName) {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("beatbook-pages-") && name !== pagesName) await caches.delete(name);
     }
   }
 
@@ -20,5 +28,5 @@ self.BeatbookCaches = (() => {
     for (const name of await caches.keys()) if (name.startsWith("beatbook-")) await caches.delete(name);
   }
 
-  return { SHELL, PAGES, precache, cleanup, clearAll };
+  return { SHELL, PAGES, precache, cleanup, clearAll, keepOnly };
 })();

@@ -1,16 +1,27 @@
 // The outbox sender: batches of waiting items to one sync endpoint, one run at a time.
 // An item leaves "waiting" only on the server's word: created/duplicate → sent; invalid → needs
-// fixing (with the server's messages); conflict → the person chooses; 401 → needs sign-in.
-// Network errors and 5xx keep items waiting and retry with backoff.
+// fixing (with the server's messages); conflict → the person chooses; signed out → needs sign-in.
+// A refused token is renewed and the batch sent again at once (a browser reopened after a shift
+// keeps only the remember-me cookie). With no network nothing is attempted; unreachable servers
+// are tried again every few seconds, busy ones (5xx, 429) with a growing backoff.
 "use strict";
 self.BeatbookOutbox = (() => {
   const DB = self.BeatbookDB;
+  const Session = self.BeatbookSession;
   const MAX_ITEMS = 50;             // per request (the server's maximum): fewer round trips
   const MAX_BYTES = 900 * 1024;     // ...and photos are big
   const KEEP_SENT_MS = 24 * 3600 * 1000;
+  // Signal can come back at any moment and costs the server nothing to look for; a busy server
+  // must not be hammered by a city of phones.
+  const UNREACHABLE_RETRY_MAX_S = 6;
+  const BUSY_RETRY_MAX_S = 300;
+  const SEND_TIMEOUT_MS = 120000;   // a stalled upload on a dying link is given up and retried
   let running = null;
   let retryTimer = null;
   let failures = 0;
+  let nextAttemptAt = 0;
+  let tokenConfirmed = false;       // the stored token was given to this worker by the server
+  let waitingForSignIn = null;      // the owner whose session is gone: only a sign-in helps
 
   async function tell(message) {
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
@@ -18,9 +29,9 @@ self.BeatbookOutbox = (() => {
   }
 
   async function announce(extra = {}) {
-    const userId = await DB.getMeta("userId");
-    const pending = await DB.pending(userId);
-    await tell({ type: "outbox", pending: pending.length, syncing: running !== null, ...extra });
+    const pending = await DB.pending(await Session.owner());
+    await tell({ type: "outbox", pending: pending.length, syncing: running !== null,
+                 offline: !navigator.onLine, ...extra });
   }
 
   function base64(buffer) {
@@ -60,11 +71,15 @@ self.BeatbookOutbox = (() => {
     for (const item of items) await DB.put({ ...item, state, ...extra });
   }
 
-  function scheduleRetry() {
+  // `retryAfter`: seconds the server asked for. Jitter spreads phones that lost signal together.
+  function scheduleRetry(outcome, retryAfter) {
     failures += 1;
-    const delay = Math.min(300, 2 ** failures) * 1000 * (0.75 + Math.random() / 2);
+    const ceiling = outcome === "unreachable" ? UNREACHABLE_RETRY_MAX_S : BUSY_RETRY_MAX_S;
+    const seconds = Math.max(retryAfter || 0, Math.min(ceiling, 2 ** (failures - 1)));
+    const delay = seconds * 1000 * (0.8 + Math.random() * 0.4);
+    nextAttemptAt = Date.now() + delay;
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(run, delay);
+    retryTimer = setTimeout(() => run(), delay);
   }
 
   async function applyResult(item, result) {
@@ -77,44 +92,69 @@ self.BeatbookOutbox = (() => {
     }
   }
 
-  async function sendBatch(batch, token) {
-    await setState(batch, "sending");
-    let response;
+  async function post(batch, token) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
     try {
-      response = await fetch(CONFIG.syncUrl, {
-        method: "POST", credentials: "same-origin",
+      return await fetch(CONFIG.syncUrl, {
+        method: "POST", credentials: "same-origin", signal: controller.signal,
         headers: { "Content-Type": "application/json", "X-CSRFToken": token || "" },
         body: JSON.stringify({ items: await Promise.all(batch.map(wire)) }),
       });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // The session's token was refused or is missing: ask the server for the current one. Answers
+  // the token when the owner of these items is signed in, else null (someone must sign in).
+  async function renewToken(owner) {
+    const { userId, csrf } = await Session.refresh();
+    return userId === owner ? csrf : null;
+  }
+
+  // Outcomes: "next" (go on), "unreachable" / "busy" (stop, retry later), "stop" (needs sign-in).
+  async function sendBatch(batch, session) {
+    await setState(batch, "sending");
+    let response;
+    try {
+      response = await post(batch, session.token);
+      if (response.status === 400 && (await response.clone().json().catch(() => ({}))).error === "csrf") {
+        session.token = await renewToken(session.owner);
+        if (session.token) response = await post(batch, session.token);
+      }
     } catch (error) {
       await setState(batch, "waiting");
-      return "retry";
+      return { outcome: "unreachable" };
     }
-    if (response.status === 401 || response.status === 400) {
+    if (response.status === 401 || (response.status === 400 && !session.token)) {
+      // Really signed out (or someone else is): wait, visibly, until the person signs in again.
+      await setState(batch, "needs_sign_in");
+      return { outcome: "stop" };
+    }
+    if (response.status === 400) {
       const problem = await response.json().catch(() => ({}));
-      if (response.status === 401 || problem.error === "csrf") {
-        // The session or its token is gone: wait, visibly, until the person signs in again.
-        if (problem.error === "csrf") await DB.setMeta("csrf", null);
-        await setState(batch, "needs_sign_in");
-        return "stop";
+      if (problem.error === "csrf") {  // a fresh token refused too: the server's trouble, not theirs
+        await setState(batch, "waiting");
+        return { outcome: "busy" };
       }
       await setState(batch, "needs_fixing", { errors: { _form: [problem.detail || problem.error || "400"] } });
-      return "next";
+      return { outcome: "next" };
     }
     if (response.status === 413) {  // too big for one request: one by one, and say which is too big
       if (batch.length === 1) {
         await setState(batch, "needs_fixing", { errors: { _form: ["413"] } });
-        return "next";
+        return { outcome: "next" };
       }
       for (const item of batch) {
-        const outcome = await sendBatch([item], token);
-        if (outcome !== "next") return outcome;
+        const result = await sendBatch([item], session);
+        if (result.outcome !== "next") return result;
       }
-      return "next";
+      return { outcome: "next" };
     }
     if (!response.ok) {  // 5xx, 429, a proxy's error page: try again later, keep everything
       await setState(batch, "waiting");
-      return "retry";
+      return { outcome: "busy", retryAfter: Number(response.headers.get("Retry-After")) || 0 };
     }
     const { results } = await response.json();
     const byUuid = new Map(results.map((r) => [r.uuid, r]));
@@ -124,7 +164,7 @@ self.BeatbookOutbox = (() => {
       else await DB.put({ ...item, state: "waiting" });
     }
     failures = 0;
-    return "next";
+    return { outcome: "next" };
   }
 
   async function purgeSent() {
@@ -134,34 +174,66 @@ self.BeatbookOutbox = (() => {
     }
   }
 
-  async function syncOnce() {
-    const userId = await DB.getMeta("userId");
-    const token = await DB.getMeta("csrf");
-    if (!userId) return;
-    const ready = (await DB.all()).filter((item) => item.userId === userId && (
-      item.state === "waiting" || item.state === "sending" ||
-      (item.state === "needs_sign_in" && token)))
+  // The stored token may belong to a session that ended with the browser: before the first
+  // upload of a worker's life (or without a token) ask for the current one — a small GET instead
+  // of a refused upload of photos.
+  async function startSession(owner) {
+    let token = await DB.getMeta("csrf");
+    if (!token || !tokenConfirmed) {
+      token = await renewToken(owner);
+      tokenConfirmed = true;
+    }
+    return { owner, token };
+  }
+
+  async function syncOnce({ force }) {
+    const owner = await Session.owner();
+    if (!owner) return;
+    const ready = (await DB.all()).filter((item) => item.userId === owner && (
+      item.state === "waiting" || item.state === "sending" || item.state === "needs_sign_in"))
       .sort((a, b) => a.createdAt - b.createdAt);  // in the order they were made
+    if (!ready.length) return;
+    // No network at all: say so at once, and wait for the browser's word that it is back.
+    if (!navigator.onLine) return;
+    if (waitingForSignIn === owner && !force) return;
+    let session;
+    try {
+      session = await startSession(owner);
+    } catch (error) {
+      scheduleRetry("unreachable");
+      return;
+    }
+    if (!session.token) {
+      await setState(ready, "needs_sign_in");
+      waitingForSignIn = owner;
+      return;
+    }
+    waitingForSignIn = null;
     const total = ready.length;
     let sent = 0;
     for (const batch of batches(ready)) {
       await announce({ progress: { sent, total } });
-      const outcome = await sendBatch(batch, token);
-      if (outcome === "retry") { scheduleRetry(); break; }
-      if (outcome === "stop") break;
+      const result = await sendBatch(batch, session);
+      if (result.outcome === "unreachable" || result.outcome === "busy") {
+        scheduleRetry(result.outcome, result.retryAfter);
+        return;
+      }
+      if (result.outcome === "stop") { waitingForSignIn = owner; return; }
       sent += batch.length;
     }
     await purgeSent();
   }
 
-  // One run at a time: a second request while one runs joins it, then runs once more after it
-  // (items added meanwhile are not left behind).
+  // A run asked for by a page's heartbeat waits for the backoff; the browser's "online" or
+  // Background Sync events and the person's "sync now" (`force`) do not.
   let again = false;
-  function run() {
+  function run({ force = true } = {}) {
+    if (!force && Date.now() < nextAttemptAt) return Promise.resolve();
+    if (force) { clearTimeout(retryTimer); nextAttemptAt = 0; }
     if (running) { again = true; return running; }
     running = (async () => {
       try {
-        do { again = false; await syncOnce(); } while (again);
+        do { again = false; await syncOnce({ force }); } while (again);
       } finally {
         running = null;
         await announce();

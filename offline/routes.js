@@ -3,7 +3,8 @@
 "use strict";
 self.BeatbookRoutes = (() => {
   const NETWORK_TIMEOUT_MS = 3500;
-  const { SHELL, PAGES } = self.BeatbookCaches;
+  const { SHELL } = self.BeatbookCaches;
+  const Session = self.BeatbookSession;
 
   function withTimeout(promise, ms) {
     return new Promise((resolve, reject) => {
@@ -13,32 +14,65 @@ self.BeatbookRoutes = (() => {
     });
   }
 
+  // Kept only for the person it was made for, and only while that person is the one signed in.
   async function store(url, response) {
     const policy = response.headers.get("X-Offline-Cache");
     if (!response.ok || response.redirected || !policy) return;
-    const cache = await caches.open(policy === "shell" ? SHELL : PAGES);
-    await cache.put(url, response);
+    if (policy === "shell") {
+      await (await caches.open(SHELL)).put(url, response);
+      return;
+    }
+    const reader = await Session.reader();
+    if (reader && response.headers.get("X-Signed-In") === String(reader)) {
+      await (await caches.open(Session.pagesCache(reader))).put(url, response);
+    }
   }
 
+  // Never another person's page: only the cache of the person the server last said is signed in.
   async function fromCache(url) {
-    const cached = await caches.match(url, { ignoreVary: true });
+    const reader = await Session.reader();
+    if (!reader) return undefined;
+    const cache = await caches.open(Session.pagesCache(reader));
+    const cached = await cache.match(url, { ignoreVary: true });
     if (cached) return cached;
     // A compartmented lead is kept only in its masked form.
     const masked = new URL(url);
     masked.searchParams.set("masked", "1");
-    return caches.match(masked.href, { ignoreVary: true });
+    return cache.match(masked.href, { ignoreVary: true });
   }
 
-  async function page(request) {
+  async function offlinePage() {
+    return (await caches.match(CONFIG.offlinePage, { cacheName: SHELL })) ||
+      new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+  }
+
+  async function page(event) {
+    const request = event.request;
     const url = request.url.split("#")[0];
+    const answer = fetch(request).then(async (response) => {
+      await Session.observe(response);  // even when it comes too late to be shown
+      return response;
+    });
+    event.waitUntil(answer.catch(() => {}));
     try {
-      const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+      const response = await withTimeout(answer, NETWORK_TIMEOUT_MS);
       await store(url, response.clone());
       return response;
     } catch (error) {
-      return (await fromCache(url)) || (await caches.match(CONFIG.offlinePage)) ||
-        new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+      if (url.startsWith(self.location.origin + CONFIG.outboxPage)) {
+        const shell = await caches.match(CONFIG.outboxPage, { cacheName: SHELL });
+        if (shell) return shell;
+      }
+      return (await fromCache(url)) || offlinePage();
     }
+  }
+
+  // A sign-in or sign-out form is on its way: forget who is signed in before anything else runs,
+  // then let it through untouched.
+  function authentication(event) {
+    const done = Session.forget();
+    event.waitUntil(done);
+    event.respondWith(done.then(() => fetch(event.request)));
   }
 
   async function asset(request) {
@@ -55,11 +89,16 @@ self.BeatbookRoutes = (() => {
   function handle(event) {
     const request = event.request;
     const url = new URL(request.url);
-    if (request.method !== "GET" || url.origin !== self.location.origin) return;
+    if (url.origin !== self.location.origin) return;
+    if (request.mode === "navigate" && request.method === "POST" && CONFIG.authPaths.includes(url.pathname)) {
+      authentication(event);
+      return;
+    }
+    if (request.method !== "GET") return;
     if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/offline/")) {
       event.respondWith(asset(request));
     } else if (request.mode === "navigate") {
-      event.respondWith(page(request));
+      event.respondWith(page(event));
     }
     // Everything else (htmx fragments, JSON, photos) goes to the network as usual.
   }
@@ -68,7 +107,11 @@ self.BeatbookRoutes = (() => {
   async function keep(urls) {
     for (const url of urls) {
       try {
-        const response = await fetch(url, { credentials: "same-origin" });
+        // Never follow a redirect: signed out, it would open the login page in the background,
+        // and the new session that page starts would void the form the person is filling in.
+        const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+        if (!response.ok) return;  // signed out, or no longer theirs: the rest can wait too
+        await Session.observe(response);
         await store(new URL(url, self.location.origin).href, response);
       } catch (error) {
         return;  // offline again: the rest can wait for the next visit

@@ -1,4 +1,5 @@
-// Beatbook service worker: a thin entry that wires small modules (db, caches, routes, outbox, push).
+// Beatbook service worker: a thin entry that wires small modules (db, caches, session, routes,
+// outbox, push).
 // Flask serves it at /sw.js with CONFIG filled in (version, module and shell URLs).
 "use strict";
 const CONFIG = __CONFIG__;
@@ -30,27 +31,25 @@ self.addEventListener("sync", (event) => {
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   const work = {
-    "sync": () => self.BeatbookOutbox.run(),
+    // A page's heartbeat (force: false) waits for the backoff; "sync now" and "online" do not.
+    "sync": () => self.BeatbookOutbox.run({ force: message.force !== false }),
     "status": () => self.BeatbookOutbox.announce(),
     "skip-waiting": () => self.skipWaiting(),
     "keep": () => self.BeatbookRoutes.keep(message.urls || []),
-    // A page tells who is signed in and the token sync must send; then it is worth trying.
+    // A page says who it shows as signed in. It may come from the cache and be out of date, so
+    // when it differs from what the worker knows, the server is asked (a cached page never
+    // decides whose pages are shown).
     "session": async () => {
-      const previous = await self.BeatbookDB.getMeta("userId");
-      if (previous && previous !== message.userId) {
-        // Someone else on this phone (the last person's session ran out, no sign-out): none of
-        // their pages may be served to the new person, online or off.
-        await self.BeatbookCaches.clearAll();
+      if (message.userId !== (await self.BeatbookSession.reader())) {
+        await self.BeatbookSession.refresh().catch(() => {});
       }
       // After a sign-out the shell is gone; the outbox and offline page must work again.
-      if (!(await caches.has(self.BeatbookCaches.SHELL))) await self.BeatbookCaches.precache();
-      await self.BeatbookDB.setMeta("userId", message.userId);
-      await self.BeatbookDB.setMeta("csrf", message.csrf);
+      if (!(await caches.has(self.BeatbookCaches.SHELL))) await self.BeatbookCaches.precache().catch(() => {});
       await self.BeatbookOutbox.run();
     },
     "sign-out": async () => {
       await self.BeatbookCaches.clearAll();
-      await self.BeatbookDB.clearMeta();
+      await self.BeatbookSession.clear();
       // Sent items go; unsent ones only when the person chose to drop them (after a warning).
       for (const item of await self.BeatbookDB.all()) {
         if (item.state === "sent" || message.dropOutbox) await self.BeatbookDB.remove(item.uuid);

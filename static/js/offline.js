@@ -5,7 +5,11 @@
   if (!("serviceWorker" in navigator) || !self.BeatbookDB) return;
   const DB = self.BeatbookDB;
   const body = document.body;
-  const userId = body.dataset.userId ? Number(body.dataset.userId) : null;
+  // Pages of the shell (offline, outbox) are kept for whoever uses the phone next: they do not
+  // say who is signed in; the worker's owner of the outbox does.
+  const shellPage = body.dataset.shellPage !== undefined;
+  let userId = body.dataset.userId && !shellPage ? Number(body.dataset.userId) : null;
+  const HEARTBEAT_MS = 5000;
   const text = JSON.parse(document.getElementById("offline-text").textContent);
   const SEND_TIMEOUT_MS = 20000;
   const MAX_PHOTO_SIDE = 1600;
@@ -36,14 +40,14 @@
   });
   const tell = async (message) => (await worker).active.postMessage(message);
   const syncSoon = async () => {
-    await tell({ type: "sync" });
+    await tell({ type: "sync", force: true });
     const registration = await worker;
     if (registration.sync) registration.sync.register("outbox").catch(() => {});
   };
 
   // --- who is signed in, and what must be kept for offline reading -------------------------
   if (userId) {
-    tell({ type: "session", userId, csrf: document.querySelector("meta[name=csrf-token]").content });
+    tell({ type: "session", userId });
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist();
     // Assigned leads are fetched ahead for offline reading — from the second page on, so the
     // first visit stays within its budget on a weak link.
@@ -53,6 +57,14 @@
     tell({ type: "sign-out" });
   }
   addEventListener("online", syncSoon);
+  addEventListener("offline", () => refresh());
+  // While something waits and the page is in view, keep the worker awake and looking for signal
+  // (a browser kills an idle worker, and its retry timer with it); the worker keeps its backoff.
+  setInterval(async () => {
+    if (document.visibilityState !== "visible" || !navigator.onLine) return;
+    const waiting = (await DB.pending(userId ?? undefined)).some((i) => i.state === "waiting" || i.state === "sending");
+    if (waiting) tell({ type: "sync", force: false });
+  }, HEARTBEAT_MS);
 
   // --- the badge ---------------------------------------------------------------------------
   const badge = document.getElementById("outbox-badge");
@@ -62,7 +74,10 @@
     badge.querySelector("[data-count]").textContent = pending;
   };
   const refresh = async () => {
+    if (shellPage) userId = (await DB.getMeta("userId")) ?? null;
     showCount((await DB.pending(userId ?? undefined)).length);
+    const offline = document.getElementById("outbox-offline");
+    if (offline) offline.hidden = navigator.onLine;
     if (document.getElementById("outbox-list")) renderOutbox();
   };
   navigator.serviceWorker.addEventListener("message", (event) => {
@@ -95,6 +110,16 @@
     }
   }
 
+  // What the person saw in each choice (a grade's name, not its code), for the conflict view.
+  function shownValues(form) {
+    const shown = {};
+    for (const select of form.querySelectorAll("select")) {
+      const chosen = [...select.selectedOptions].map((option) => option.textContent.trim());
+      if (chosen.length) shown[select.name] = chosen.join("、");
+    }
+    return shown;
+  }
+
   async function toItem(form) {
     const fields = {};
     const photos = [];
@@ -110,7 +135,8 @@
     const data = form.dataset;
     return {
       uuid: fields.uuid, kind: data.clientRecord, userId, fields, photos,
-      leadId: data.leadId ? Number(data.leadId) : undefined, step: data.step,
+      leadId: data.leadId ? Number(data.leadId) : undefined, step: data.step, stepLabel: data.stepLabel,
+      shown: shownValues(form),
       label: `${data.outboxLabel || ""} ${String(fields.summary || fields.household || fields.note || "").slice(0, 40)}`.trim(),
       page: location.pathname + location.search, createdAt: Date.now(), state: "waiting",
     };
@@ -220,10 +246,13 @@
 
   function conflict(item) {
     const server = item.server || {};
-    const mine = Object.entries(item.fields).filter(([n]) => !["uuid", "version", "recorded_at"].includes(n))
-      .map(([n, v]) => `${text.fields[n] || n}: ${v}`).join(" · ");
+    const shown = item.shown || {};
+    const mine = Object.entries(item.fields)
+      .filter(([n, v]) => !["uuid", "version", "recorded_at"].includes(n) && String(v).trim() !== "")
+      .map(([n, v]) => `${text.fields[n] || n}${text.colon}${shown[n] ?? v}`).join(" · ");
     const box = element("div", { class: "conflict" },
-      element("div", {}, element("h3", { text: text.yours }), element("p", { text: `${item.stepLabel || item.step}: ${mine}` })),
+      element("div", {}, element("h3", { text: text.yours }),
+        element("p", { text: mine ? `${item.stepLabel || item.step}${text.colon}${mine}` : item.stepLabel || item.step })),
       element("div", {}, element("h3", { text: text.theirs }),
         element("p", { text: `${server.status_label || ""} · ${server.risk_label || ""} · ${server.assignee || ""}` }),
         element("p", { class: "hint", text: `${server.last_change || ""} — ${server.last_change_by || ""} ${server.last_change_at || ""}` })));

@@ -4,6 +4,7 @@ the judge of what arrived (once), what waits, and what was never stored or cache
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -519,6 +520,8 @@ def test_a_stale_step_becomes_a_conflict_and_send_mine_anyway_applies_it(new_pho
     mine = officer.locator("#actions form[action$='/steps/grade']")
     mine.locator("xpath=..").locator("summary").click()
     mine.locator("select[name=risk]").select_option("blue")
+    step_name = mine.locator("xpath=..").locator("summary").inner_text().strip()
+    blue_name = mine.locator("select[name=risk] option[value=blue]").inner_text().strip()
     officer.click("#actions form[action$='/steps/grade'] [type=submit]")
     expect(officer.locator(".saved-offline")).to_be_visible()
     officer.context.set_offline(False)
@@ -531,7 +534,10 @@ def test_a_stale_step_becomes_a_conflict_and_send_mine_anyway_applies_it(new_pho
     expect(row).to_have_attribute("data-state", "conflict")
     box = row.locator(".conflict")
     supervisor_name = _query(live_server, "SELECT display_name FROM \"user\" WHERE username = 'supervisor'")
-    expect(box.locator("> div").nth(0)).to_contain_text("blue")  # mine
+    # Mine, in the words the officer saw: the step's and the grade's names, never their codes.
+    expect(box.locator("> div").nth(0)).to_contain_text(f"{step_name}：")
+    expect(box.locator("> div").nth(0)).to_contain_text(blue_name)
+    expect(box.locator("> div").nth(0)).not_to_contain_text(re.compile(r"\bgrade\b|\bblue\b"))
     expect(box.locator("> div").nth(1)).to_contain_text(supervisor_name[0]["display_name"])  # theirs
     box.locator("button").nth(0).click()  # send mine anyway
     _wait_items(officer, _all_sent(1))
@@ -689,7 +695,19 @@ def test_no_beatbook_cache_at_all_after_signing_out(new_phone):
     assert [name for name in left["caches"] if name.startswith("beatbook-")] == [], left
 
 
-def test_the_outbox_works_offline_after_signing_out_and_in_again(new_phone):
+def _user_id(live_server, username: str) -> int:
+    return _query(live_server, 'SELECT id FROM "user" WHERE username = ?', (username,))[0]["id"]
+
+
+def _wait_worker_serves(page, live_server, username: str) -> None:
+    """Wait until the worker knows, from the server, that `username` is the one signed in."""
+    user_id = _user_id(live_server, username)
+    _poll(page, """async (id) => (await BeatbookDB.getMeta('userId')) === id
+                   && (await BeatbookDB.getMeta('signedIn')) === true""", user_id,
+          what=f"the worker serving {username}'s pages")
+
+
+def test_the_outbox_works_offline_after_signing_out_and_in_again(new_phone, live_server):
     page = new_phone()
     sign_in(page, "volunteer")
     _controlled(page)
@@ -697,7 +715,7 @@ def test_the_outbox_works_offline_after_signing_out_and_in_again(new_phone):
     page.click("#sign-out")
     _wait_signed_out(page)
     sign_in(page, "volunteer")
-    _poll(page, "async () => !!(await BeatbookDB.getMeta('csrf'))", what="the new session in the worker")
+    _wait_worker_serves(page, live_server, "volunteer")
     page.context.set_offline(True)
     page.goto("/outbox")
     expect(page.locator("#outbox-list")).to_be_attached()
@@ -717,8 +735,78 @@ def test_another_person_cannot_read_the_previous_persons_cached_leads(new_phone,
 
     page.context.clear_cookies()  # officer's session expires; officer2 picks up the phone
     sign_in(page, "officer2")
-    _poll(page, "async () => !!(await BeatbookDB.getMeta('csrf'))", what="the new session in the worker")
+    _wait_worker_serves(page, live_server, "officer2")
     _require(page.goto(path).status == 404, "officer2 may open the case online")
     page.context.set_offline(True)
     page.goto(path)
     expect(page.locator("body")).not_to_contain_text(KNIFE_THREAT)
+
+
+# --- 10. issue 8: a phone that changes hands, a browser reopened, no signal ----------------------
+
+
+def test_a_slow_network_never_shows_the_next_person_the_last_ones_pages(new_phone, live_server):
+    """The next person signs in while the network is slower than the worker's timeout: every page
+    falls back to the cache, and none of the previous person's kept pages may be the answer."""
+    knife = _one_lead(live_server, KNIFE_THREAT)
+    path = f"/leads/{knife['id']}"
+    officer_name = _query(live_server, "SELECT display_name FROM \"user\" WHERE username = 'officer'")[0]
+    page = new_phone()
+    sign_in(page, "officer")
+    page.goto("/home/officer")
+    _controlled(page)
+    page.reload()
+    _wait_cached(page, path)
+    _wait_cached(page, f"{live_server.url}/home/officer")
+
+    page.context.clear_cookies()  # officer's session ran out; officer2 picks up the phone
+    page.goto("/login")
+    page.fill("#login-form input[name=username]", "officer2")
+    page.fill("#login-form input[name=password]", "beatbook-demo")
+    held = []  # the network's answers to page loads, held back longer than the worker waits
+    slow = re.compile(r".*/(home/officer|leads/\d+)$")
+    page.context.route(slow, lambda route: held.append(route) if route.request.method == "GET"
+                       else route.continue_())
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/home/officer")
+    page.goto(path)
+    expect(page.locator("#offline-page")).to_be_visible()  # nothing kept for officer2 yet
+    for text in (KNIFE_THREAT, officer_name["display_name"]):
+        assert text not in page.content()
+    assert held, "the network was not slowed"
+
+    page.context.unroute(slow)
+    for route in held:  # the late answers say who is signed in now: the worker switches
+        with contextlib.suppress(PlaywrightError):  # a page load the browser gave up on
+            route.continue_()
+    page.goto("/home/officer")
+    _wait_worker_serves(page, live_server, "officer2")
+    left = page.evaluate("async () => (await caches.keys()).filter((n) => n.includes('-pages-'))")
+    officer2 = _user_id(live_server, "officer2")
+    assert all(name.endswith(f"-u{officer2}") for name in left), left
+    assert page.goto(path).status == 404  # online, officer2 may not see the case at all
+
+
+def test_with_no_signal_items_wait_at_once_and_the_outbox_says_why(new_phone, live_server):
+    page = new_phone(**GPS)
+    sign_in(page, "volunteer")
+    _open_report(page)
+    page.context.set_offline(True)
+    summary = _unique("无信号测试：小区门口摊贩争执")
+    _report_offline(page, summary)
+    states = page.evaluate("""async () => {
+        const seen = [];
+        for (let i = 0; i < 20; i++) {
+          seen.push(...(await BeatbookDB.all()).map((item) => item.state));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return seen; }""")
+    assert states and set(states) == {"waiting"}, states
+    page.goto("/outbox")
+    expect(page.locator("#outbox-offline")).to_be_visible()
+    expect(page.locator("#outbox-list li").first).to_have_attribute("data-state", "waiting")
+
+    page.context.set_offline(False)
+    _wait_items(page, _all_sent(1))
+    expect(page.locator("#outbox-offline")).to_be_hidden()
+    _one_lead(live_server, summary)

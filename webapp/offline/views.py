@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Response, abort, current_app, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from webapp.assets import asset_url
 from webapp.offline import bp
@@ -16,7 +17,7 @@ from webapp.rendering import render_page
 
 OFFLINE_DIR = Path(__file__).resolve().parent.parent.parent / "offline"
 # The service worker's own modules, loaded with importScripts (works in every browser's worker).
-MODULES = ("db.js", "caches.js", "routes.js", "outbox.js", "push.js")
+MODULES = ("db.js", "caches.js", "session.js", "routes.js", "outbox.js", "push.js")
 # What every page needs offline, cached when the service worker installs.
 SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js",
                 "icons/icon-192.png")
@@ -41,6 +42,15 @@ def worker_version() -> str:
     return _version(current_app.static_folder, current_app.template_folder)
 
 
+@bp.after_app_request
+def say_who_is_signed_in(response: Response) -> Response:
+    """Every page names the person it was made for, so the worker keeps and serves pages per
+    person and learns of a new person from the server, never from a page it kept."""
+    if response.mimetype == "text/html":
+        response.headers["X-Signed-In"] = str(current_user.id) if current_user.is_authenticated else "0"
+    return response
+
+
 @bp.route("/sw.js")
 def service_worker():
     version = worker_version()
@@ -52,7 +62,9 @@ def service_worker():
         "offlinePage": url_for("offline.offline_page"),
         "outboxPage": url_for("offline.outbox_page"),
         "syncUrl": url_for("sync.sync"),
-        "loginUrl": url_for("auth.login"),
+        "sessionUrl": url_for("sync.session"),
+        # Forms that change who is signed in: the worker forgets whose pages it may show.
+        "authPaths": [url_for("auth.login"), url_for("auth.logout"), url_for("auth.sign_out_everywhere")],
         "icon": asset_url("icons/icon-192.png"),
     }
     source = (OFFLINE_DIR / "sw.js").read_text().replace("__CONFIG__", json.dumps(config))

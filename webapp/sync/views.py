@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from webapp.extensions import db, take_write_lock
 from webapp.sync import bp
@@ -30,6 +31,22 @@ def sync():
         return jsonify(error="bad_item", detail=str(error)), 400
     db.session.commit()
     return jsonify(results=results)
+
+
+@bp.route("/sync/session")
+def session():
+    """Who is signed in, and a token to sync with: how the service worker renews a refused token.
+
+    A browser reopened after a shift keeps only the remember-me cookie; this answer (reached with
+    that cookie alone) starts the new session, so the outbox drains without a page being opened.
+    """
+    if not current_user.is_authenticated:
+        response = jsonify(error="sign_in_required")
+        response.status_code = 401
+    else:
+        response = jsonify(user_id=current_user.id, csrf=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/api/openapi.json")

@@ -1,0 +1,109 @@
+// Who is signed in on this phone, as far as the worker can tell, and the token sync sends.
+// The phone's kept pages and outbox belong to one person (`userId`). A kept page is served only
+// while the server's last word is that this person is signed in (`signedIn`); a sign-in or
+// sign-out in flight makes the worker forget, so a slow network can never show the next person
+// the last person's pages. Only the server is believed (a header on its answers, or GET
+// CONFIG.sessionUrl): a page from the cache repeats what was true when it was kept.
+"use strict";
+self.BeatbookSession = (() => {
+  const DB = self.BeatbookDB;
+  const HEADER = "X-Signed-In";
+  let state = null;  // {userId, signedIn}, read once from IndexedDB
+  let loading = null;
+  let forgetOnLoad = false;
+
+  function load() {
+    loading = loading || (async () => {
+      const [userId, signedIn] = await Promise.all([DB.getMeta("userId"), DB.getMeta("signedIn")]);
+      state = { userId: userId ?? null, signedIn: Boolean(signedIn) && !forgetOnLoad };
+      return state;
+    })();
+    return loading;
+  }
+
+  async function save() {
+    await DB.setMeta("userId", state.userId);
+    await DB.setMeta("signedIn", state.signedIn);
+  }
+
+  // The person whose outbox is sent and whose pages are kept (null before anyone signed in).
+  async function owner() {
+    return (await load()).userId;
+  }
+
+  // The person who may be shown kept pages now, or null when the worker cannot be sure.
+  async function reader() {
+    const { userId, signedIn } = await load();
+    return signedIn ? userId : null;
+  }
+
+  function pagesCache(userId) {
+    return `${self.BeatbookCaches.PAGES}-u${userId}`;
+  }
+
+  // A sign-in or sign-out is on its way to the server: until it answers, nobody reads kept pages.
+  // Synchronous on purpose: it takes effect before the worker handles its next event.
+  function forget() {
+    if (state) state.signedIn = false;
+    else forgetOnLoad = true;
+    return load().then(() => {
+      state.signedIn = false;
+      return Promise.all([DB.setMeta("signedIn", false), DB.setMeta("csrf", null)]);
+    });
+  }
+
+  // The server says `userId` is signed in (0: nobody). Someone else than before: nothing of the
+  // previous person's stays readable (their unsent items stay, for them to send later).
+  async function become(userId) {
+    await load();
+    const same = state.userId === userId;
+    if (!userId) {
+      if (state.signedIn) { state.signedIn = false; await save(); }
+      return;
+    }
+    if (same && state.signedIn) return;
+    if (!same) await DB.setMeta("csrf", null);
+    state.userId = userId;
+    state.signedIn = true;
+    await save();
+    if (same) return;
+    await self.BeatbookCaches.keepOnly(pagesCache(userId));
+    // The kept offline and outbox pages were made for the previous person: make them anew.
+    await self.BeatbookCaches.precache().catch(() => {});
+  }
+
+  // Signing out on this phone: nobody, and nothing remembered.
+  async function clear() {
+    await load();
+    state.userId = null;
+    state.signedIn = false;
+    await DB.clearMeta();
+  }
+
+  // Every HTML answer from the server says whom it was made for.
+  async function observe(response) {
+    const value = response.headers.get(HEADER);
+    if (value !== null && /^\d{1,15}$/.test(value)) await become(Number(value));
+  }
+
+  // Ask the server who is signed in now and for a token to sync with. The remember-me cookie
+  // reaches this too, so a browser reopened after a shift signs the worker back in by itself.
+  // Answers {userId, csrf} (userId 0: nobody is); throws when the server cannot be reached.
+  async function refresh() {
+    const response = await fetch(CONFIG.sessionUrl, {
+      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
+    });
+    if (response.status === 401) {
+      await become(0);
+      await DB.setMeta("csrf", null);
+      return { userId: 0, csrf: null };
+    }
+    if (!response.ok) throw new Error(`session ${response.status}`);
+    const { user_id: userId, csrf } = await response.json();
+    await become(userId);
+    await DB.setMeta("csrf", csrf);
+    return { userId, csrf };
+  }
+
+  return { load, owner, reader, pagesCache, forget, become, observe, refresh, clear };
+})();
