@@ -13,7 +13,7 @@ self.BeatbookOutbox = (() => {
   const KEEP_SENT_MS = 24 * 3600 * 1000;
   // Signal can come back at any moment and costs the server nothing to look for; a busy server
   // must not be hammered by a city of phones.
-  const UNREACHABLE_RETRY_MAX_S = 6;
+  const UNREACHABLE_RETRY_MAX_S = 3;
   const BUSY_RETRY_MAX_S = 300;
   const SEND_TIMEOUT_MS = 120000;   // a stalled upload on a dying link is given up and retried
   let running = null;
