@@ -49,7 +49,7 @@ PAGES = [
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
-             "offline.module", "offline.manifest", "sync.openapi"}
+             "offline.module", "offline.manifest", "sync.openapi", "sync.session"}
 
 
 @pytest.fixture
