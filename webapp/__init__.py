@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -14,6 +15,21 @@ from sqlalchemy.engine import Engine
 from webapp.extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Each feature's plug-ins, one line each: importing a module registers what it brings — event
+# receivers, notification kinds, sweep steps (see docs/architecture.md). Order matters for the
+# sweep: lead rules first, then re-sending lost pushes (as it always ran).
+PLUGINS = (
+    "webapp.notify.services",  # receives notices and person_disabled; before anyone raises one
+    "webapp.leads.alerts",
+    "webapp.leads.sweep",
+    "webapp.notify.sweep",
+)
+
+
+def load_plugins() -> None:
+    for module in PLUGINS:
+        importlib.import_module(module)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -43,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.notify.vapid import load_keys
 
     app.extensions["beatbook_vapid"] = load_keys(instance_path)
+    load_plugins()
     _register_blueprints(app)
     _register_cli(app)
     return app

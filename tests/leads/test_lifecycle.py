@@ -173,7 +173,7 @@ def assert_refused_and_unchanged(lead: Lead, before: tuple) -> None:
 
 def kinds_for(user: User, lead: Lead) -> list[str]:
     return list(db.session.scalars(select(Notification.kind).where(
-        Notification.user_id == user.id, Notification.lead_id == lead.id).order_by(Notification.id)))
+        Notification.user_id == user.id, Notification.subject_id == lead.id).order_by(Notification.id)))
 
 
 # --- every allowed transition ------------------------------------------------------------------

@@ -399,12 +399,12 @@ def worker_env(database_url: str, instance_path: str | Path, redis_url: str = ""
 
 
 class Worker:
-    """`huey_consumer webapp.jobs.huey` in its own process group; its queue is chosen by `env`."""
+    """`huey_consumer webapp.worker.huey` in its own process group; its queue is chosen by `env`."""
 
     def __init__(self, env: dict, log_path: Path, threads: int = 1, periodic: bool = False,
                  delay: float | None = 0.05, extra_args: tuple[str, ...] = ()):
         self.env, self.log_path = env, log_path
-        self.args = ["webapp.jobs.huey", "--workers", str(threads), "--worker-type", "thread", *extra_args]
+        self.args = ["webapp.worker.huey", "--workers", str(threads), "--worker-type", "thread", *extra_args]
         if delay is not None:  # polling interval of the SQLite queue; None = huey's default (0.1 s)
             self.args += ["--delay", str(delay)]
         if not periodic:

@@ -25,11 +25,11 @@ from webapp.leads.codes import (
     Status,
 )
 from webapp.leads.deadlines import Deadline, due_at
+from webapp.leads.events import lead_stepped
+from webapp.leads.grading import set_risk
 from webapp.leads.models import Lead, LeadEvent
-from webapp.leads.services import add_event, set_risk
-from webapp.notify.services import Kind, notify
-from webapp.org.models import Role, Station, User
-from webapp.org.services import people_with_role
+from webapp.leads.timeline import add_event
+from webapp.org.models import Role, User
 from webapp.timeutil import utcnow
 
 S = Status
@@ -124,15 +124,12 @@ def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
     event = add_event(lead, actor, name, status.value, lead.status, at=now, **detail)
     event.uuid = step_uuid
     db.session.flush()
+    lead_stepped.send(lead, step=name, actor=actor, from_status=status.value, detail=detail, at=now)
     return lead
 
 
 def step_already_taken(step_uuid: str) -> LeadEvent | None:
     return db.session.scalar(select(LeadEvent).where(LeadEvent.uuid == step_uuid))
-
-
-def _supervisors(lead: Lead) -> list[User]:
-    return people_with_role(db.session.get(Station, lead.station_id), Role.SUPERVISOR)
 
 
 def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = None, note: str = ""):
@@ -152,8 +149,6 @@ def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = No
         lead.due_at = due_at(deadlines, lead.risk, lead.cycle_started_at)
     if lead.status == S.REGISTERED:
         lead.status = S.GRADED.value
-    if grade == Risk.RED and previous != Risk.RED.value:
-        notify(_supervisors(lead), Kind.RED_LEAD, lead.id)
     return {"risk": grade.value, "previous": previous, "factors": sorted(factors), "note": note}
 
 
@@ -168,7 +163,6 @@ def _assign(lead, actor, deadlines, now, assignee: User | None = None):
     lead.returned_reason = ""
     if lead.due_at is None:
         lead.due_at = due_at(deadlines, lead.risk, lead.received_at)
-    notify([assignee], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
     return {"assignee": assignee.display_name}
 
 
@@ -183,7 +177,6 @@ def _return(lead, actor, deadlines, now, reason: str = ""):
     lead.assignee = None
     lead.assigned_at = None
     lead.returned_reason = reason.strip()[:500]
-    notify(_supervisors(lead), Kind.RETURNED, lead.id, occurrence=str(now.timestamp()))
     return {"reason": lead.returned_reason}
 
 
@@ -224,7 +217,6 @@ def _reopen(lead, actor, deadlines, now, reason: str = ""):
     lead.due_at = due_at(deadlines, lead.risk, now)
     lead.assigned_at = now
     lead.accepted_at = None
-    notify([lead.assignee], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
     return {"reason": reason.strip()[:500]}
 
 
@@ -253,8 +245,6 @@ def _supervise(lead, actor, deadlines, now, until: datetime | None = None, comme
         raise LifecycleError("comment_required", field="comment")
     lead.supervised_until = until
     lead.supervision_comment = comment.strip()[:500]
-    if lead.assignee is not None:
-        notify([lead.assignee], Kind.SUPERVISED, lead.id, occurrence=str(now.timestamp()))
     return {"until": until.isoformat(), "comment": lead.supervision_comment}
 
 

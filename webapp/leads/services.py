@@ -1,4 +1,4 @@
-"""Lead intake: register in full, grade, route, detect repeats, notify. One path for every channel.
+"""Lead intake: register in full, grade, route, detect repeats, announce. One path for every channel.
 
 The desk form, the volunteer's quick form and the phone's outbox replay all call `register_lead`;
 replaying the same UUID any number of times yields the one lead it made first.
@@ -6,7 +6,6 @@ replaying the same UUID any number of times yields the one lead it made first.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid as uuid_module
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from sqlalchemy import func, or_, select
 
 from webapp.extensions import db
 from webapp.leads.codes import (
-    RISK_RANK,
     SOURCES_WITH_REFERENCE,
     UNGRADED_RANK,
     Risk,
@@ -24,13 +22,13 @@ from webapp.leads.codes import (
     Status,
 )
 from webapp.leads.deadlines import Deadline, due_at
-from webapp.leads.grading import bump, factors_from_flags, suggest_grade
-from webapp.leads.models import Lead, LeadEvent, LeadParty, LeadPhoto
+from webapp.leads.events import lead_registered
+from webapp.leads.grading import bump, factors_from_flags, set_risk, suggest_grade
+from webapp.leads.models import Lead, LeadParty, LeadPhoto
 from webapp.leads.photos import clean_photo
 from webapp.leads.routing import route
-from webapp.notify.services import Kind, notify
+from webapp.leads.timeline import add_event
 from webapp.org.models import Community, Grid, Role, Station, User
-from webapp.org.services import people_with_role
 from webapp.timeutil import utcnow
 
 # A report about the same household or person within this window counts towards "repeat calls".
@@ -95,24 +93,6 @@ def normalise_address(address: str) -> str:
     return re.sub(r"[\s,，.。#号-]+", "", address).lower()
 
 
-def add_event(lead: Lead, actor: User | None, kind: str, from_status: str = "",
-              to_status: str = "", at: datetime | None = None, **detail) -> LeadEvent:
-    event = LeadEvent(
-        kind=kind, actor=actor, from_status=from_status, to_status=to_status,
-        at=at or utcnow(),
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else "",
-    )
-    lead.events.append(event)
-    return event
-
-
-def set_risk(lead: Lead, risk: Risk, factors: set[str], confirmed: bool) -> None:
-    lead.risk = risk.value
-    lead.risk_rank = RISK_RANK[risk]
-    lead.risk_factors = ",".join(sorted(factors))
-    lead.risk_confirmed = confirmed
-
-
 def count_related_leads(station: Station, data: LeadInput, since: datetime) -> int:
     """Leads in the window about the same household (address) or the same party (phone, ID)."""
     conditions = []
@@ -156,7 +136,8 @@ def validate(data: LeadInput) -> None:
 
 def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadline],
                   max_photo_bytes: int) -> IntakeResult:
-    """Register a lead in full, grade it, route it and tell the people who must know.
+    """Register a lead in full, grade it, route it and announce it (leads' alerts tell the people
+    who must know).
 
     Idempotent on `data.uuid`. Raises IntakeError (or PhotoError) and stores nothing when the
     input breaks a rule.
@@ -219,7 +200,6 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
 
     db.session.add(lead)
     db.session.flush()
-    supervisors = people_with_role(station, Role.SUPERVISOR)
 
     if destination.routable:
         lead.status = Status.ASSIGNED.value
@@ -227,19 +207,14 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
         lead.assigned_at = now
         add_event(lead, None, "assigned", Status.GRADED.value, Status.ASSIGNED.value, at=now,
                   assignee=destination.officer.display_name, matched_by=destination.matched_by)
-        notify([destination.officer], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
     else:
         add_event(lead, None, "unroutable", at=now, matched_by=destination.matched_by)
-        notify(supervisors, Kind.UNROUTABLE, lead.id)
-    if lead.risk == Risk.RED:
-        notify(supervisors, Kind.RED_LEAD, lead.id)
     if lead.flag_dv:
-        notify(people_with_role(station, Role.DV_TEAM), Kind.COMPARTMENT, lead.id, "dv")
         add_event(lead, None, "shared_with_team", at=now, team=Role.DV_TEAM.value)
     if lead.flag_minor:
-        notify(people_with_role(station, Role.YOUTH_TEAM), Kind.COMPARTMENT, lead.id, "minor")
         add_event(lead, None, "shared_with_team", at=now, team=Role.YOUTH_TEAM.value)
     db.session.flush()
+    lead_registered.send(lead, routed=destination.routable, at=now)
     return IntakeResult(lead, created=True)
 
 

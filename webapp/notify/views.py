@@ -5,10 +5,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.notices import title_of
 from webapp.notify import bp
 from webapp.notify.models import PushSubscription
 from webapp.notify.push import endpoint_hash, valid_keys
-from webapp.notify.services import KIND_TITLES, Kind, inbox, mark_read
+from webapp.notify.services import inbox, mark_read
 from webapp.rendering import render_page, see_other
 
 
@@ -16,7 +17,7 @@ from webapp.rendering import render_page, see_other
 @login_required
 def index():
     return render_page("notify/inbox.html", notifications=inbox(current_user),
-                       title_of=lambda kind: KIND_TITLES.get(Kind(kind), kind))
+                       title_of=title_of)
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])
@@ -26,7 +27,7 @@ def open_notification(notification_id: int):
     if notification is None:
         abort(404)
     db.session.commit()
-    return see_other(url_for("leads.detail", lead_id=notification.lead_id))
+    return see_other(notification.link or url_for("notify.index"))
 
 
 @bp.route("/devices")

@@ -6,10 +6,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
+from webapp.org.events import person_disabled
 from webapp.org.models import Community, Grid, Role, Station, User, UserRole
 
 
@@ -218,11 +219,11 @@ def update_user(
     user.title = title.strip()
     user.phone = phone.strip()
     if user.is_enabled and not is_enabled:
-        # Disabling must also end the sessions the person still has on their phones, and their alerts.
+        # Disabling must also end the sessions the person still has on their phones, and (through
+        # the event) whatever other features keep to reach them.
         user.session_generation += 1
-        from webapp.notify.models import PushSubscription
-
-        db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
+        user.is_enabled = False
+        person_disabled.send(user)  # e.g. notify forgets their push devices
     user.is_enabled = is_enabled
     if new_password:
         _check_password(new_password)
