@@ -11,10 +11,9 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app, g
 from flask_babel import gettext as _
-from sqlalchemy import select
 from wtforms import SelectChoice
 
-from webapp.access import case_scope
+from webapp import access
 from webapp.extensions import db
 from webapp.leads.codes import Source
 from webapp.leads.deadlines import Deadline, parse_deadlines
@@ -24,7 +23,7 @@ from webapp.leads.models import Lead
 from webapp.leads.photos import PhotoError
 from webapp.leads.services import IntakeError, IntakeResult, register_lead
 from webapp.org import services as org
-from webapp.org.models import Community, Grid, Role, User
+from webapp.org.models import Community, Grid, User
 from webapp.timeutil import STATION_TZ
 from webapp.visits.models import Visit
 
@@ -65,8 +64,8 @@ def _place(form, reporter: User) -> tuple[Community | None, Grid | None]:
 def own_visit(reporter: User, visit_id: int | None) -> Visit | None:
     if not visit_id:
         return None
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or visit.visitor_id != reporter.id:
+    visit = access.find_own_visit(reporter, visit_id)
+    if visit is None:
         raise IntakeError("visit_id", "unknown_visit")
     return visit
 
@@ -136,7 +135,7 @@ def build_desk_form(user: User, **kwargs) -> DeskIntakeForm:
 def build_action_form(user: User, lead: Lead, **kwargs) -> ActionForm:
     kwargs.setdefault("version", lead.version)
     form = ActionForm(**kwargs)
-    people = org.people_with_role(user.station, Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM)
+    people = org.people_with_role(user.station, *access.ASSIGNABLE_ROLES)
     form.assignee_id.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(str(p.id), p.display_name) for p in people]
     return form
@@ -172,7 +171,8 @@ def step_params(step: str, form: ActionForm, user: User) -> dict:
     if step == "link_duplicate":
         original = None
         if form.original.data:
-            original = db.session.scalar(select(Lead).where(Lead.id == form.original.data, case_scope(user)))
+            # Only a lead the person may open can be the original: no probing of other leads by number.
+            original = access.find_case(user, form.original.data)
         return {"original": original}
     return {}
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from webapp.access import can_handle_lead
+from webapp.access import can_be_assigned, may_take_step
 from webapp.extensions import db
 from webapp.leads.codes import (
     ACTIVE_STATUSES,
@@ -29,7 +29,7 @@ from webapp.leads.events import lead_stepped
 from webapp.leads.grading import set_risk
 from webapp.leads.models import Lead, LeadEvent
 from webapp.leads.timeline import add_event
-from webapp.org.models import Role, User
+from webapp.org.models import User
 from webapp.timeutil import utcnow
 
 S = Status
@@ -50,7 +50,7 @@ class Step:
     name: str
     sources: frozenset[Status]  # statuses it may start from
     target: Status | None  # None: the status stays (a side state or an assessment)
-    who: str  # "handler" (assignee or supervisor), "assignee", "supervisor", "grader"
+    who: str  # "handler" (assignee or supervisor), "assignee", "supervisor", "grader": see access
 
 
 STEPS = {
@@ -79,26 +79,11 @@ STEPS = {
 }
 
 
-def allowed(user: User, lead: Lead, step: Step) -> bool:
-    """May `user` take `step` on `lead` as far as roles go (status aside)?"""
-    if lead.station_id != user.station_id:
-        return False
-    if step.who == "supervisor":
-        return user.has_role(Role.SUPERVISOR)
-    if step.who == "assignee":
-        return lead.assignee_id == user.id
-    if step.who == "grader":
-        return can_handle_lead(user, lead) or (
-            user.has_role(Role.OFFICER) and lead.community is not None
-            and lead.community.officer_id == user.id and not lead.is_compartmented
-        )
-    return can_handle_lead(user, lead)
-
-
 def available_steps(user: User, lead: Lead) -> list[str]:
+    """The steps `user` may take on `lead` now (for the buttons on the lead's page)."""
     status = Status(lead.status)
     return [name for name, step in STEPS.items()
-            if status in step.sources and allowed(user, lead, step)
+            if status in step.sources and may_take_step(user, lead, step.who)
             and not (name == "grant_extension" and not lead.extension_requested)]
 
 
@@ -111,7 +96,7 @@ def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
     step = STEPS.get(name)
     if step is None:
         raise LifecycleError("unknown_step")
-    if not allowed(actor, lead, step):
+    if not may_take_step(actor, lead, step.who):
         raise LifecycleError("not_permitted", forbidden=True)
     status = Status(lead.status)
     if status not in step.sources:
@@ -153,9 +138,7 @@ def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = No
 
 
 def _assign(lead, actor, deadlines, now, assignee: User | None = None):
-    if assignee is None or assignee.station_id != lead.station_id or not assignee.has_role(
-        Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM
-    ):
+    if assignee is None or not can_be_assigned(assignee, lead):
         raise LifecycleError("bad_assignee", field="assignee")
     lead.assignee = assignee
     lead.assigned_at = now

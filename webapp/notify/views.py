@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask import abort, current_app, jsonify, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from webapp.access.base import allow, signed_in
 from webapp.extensions import db
 from webapp.notices import title_of
 from webapp.notify import bp
@@ -14,14 +15,14 @@ from webapp.rendering import render_page, see_other
 
 
 @bp.route("/")
-@login_required
+@allow(signed_in)
 def index():
     return render_page("notify/inbox.html", notifications=inbox(current_user),
                        title_of=title_of)
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])
-@login_required
+@allow(signed_in)
 def open_notification(notification_id: int):
     notification = mark_read(current_user, notification_id)
     if notification is None:
@@ -31,7 +32,7 @@ def open_notification(notification_id: int):
 
 
 @bp.route("/devices")
-@login_required
+@allow(signed_in)
 def devices():
     """Push settings: subscribe this phone, see and remove the others."""
     return render_page(
@@ -43,7 +44,7 @@ def devices():
 
 
 @bp.route("/devices", methods=["POST"])
-@login_required
+@allow(signed_in)
 def subscribe():
     """Store this device's push subscription (JSON from PushManager.subscribe())."""
     data = request.get_json(silent=True) or {}
@@ -66,7 +67,7 @@ def subscribe():
 
 
 @bp.route("/devices/<int:device_id>/delete", methods=["POST"])
-@login_required
+@allow(signed_in)
 def unsubscribe(device_id: int):
     device = db.session.get(PushSubscription, device_id)
     if device is None or device.user_id != current_user.id:

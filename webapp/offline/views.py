@@ -8,8 +8,10 @@ from functools import cache
 from pathlib import Path
 
 from flask import Response, abort, current_app, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from webapp.access import public
 from webapp.assets import asset_url
 from webapp.offline import bp
 from webapp.rendering import render_page
@@ -42,6 +44,7 @@ def worker_version() -> str:
 
 
 @bp.route("/sw.js")
+@public
 def service_worker():
     version = worker_version()
     config = {
@@ -64,6 +67,7 @@ def service_worker():
 
 
 @bp.route("/offline/<name>")
+@public
 def module(name: str):
     if name not in MODULES:
         abort(404)
@@ -73,9 +77,8 @@ def module(name: str):
 
 
 @bp.route("/manifest.webmanifest")
+@public
 def manifest():
-    from flask_babel import get_locale
-
     locale = str(get_locale())
     chinese = locale.startswith("zh")
     document = {
@@ -105,6 +108,7 @@ def manifest():
 
 
 @bp.route("/offline")
+@public
 def offline_page():
     response = render_page("offline/offline.html")
     response.headers["X-Offline-Cache"] = "shell"
@@ -112,6 +116,7 @@ def offline_page():
 
 
 @bp.route("/outbox")
+@public
 def outbox_page():
     """The outbox lives on the phone (IndexedDB); this page is the frame its script fills in."""
     response = render_page("offline/outbox.html")

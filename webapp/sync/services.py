@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 
-from webapp.access import can_report_leads, can_use_desk_intake, case_scope
+from webapp.access import can_record_visits, can_report_leads, can_use_desk_intake, find_case
 from webapp.extensions import db
 from webapp.leads.intake import (
     build_action_form,
@@ -119,7 +119,7 @@ def _lead_item(user: User, uuid: str, item: dict, desk: bool) -> ItemResult:
 
 
 def _visit_item(user: User, uuid: str, item: dict) -> ItemResult:
-    if not can_report_leads(user):
+    if not can_record_visits(user):
         return ItemResult(uuid, "forbidden")
     existing = db.session.scalar(select(Visit).where(Visit.uuid == uuid))
     if existing is not None and existing.visitor_id == user.id:
@@ -161,7 +161,7 @@ def _step_item(user: User, uuid: str, item: dict) -> ItemResult:
         raise BadItem("lead.step needs a known step and an integer lead_id")
     if step_already_taken(uuid) is not None:
         return ItemResult(uuid, "duplicate", url_for("leads.detail", lead_id=lead_id))
-    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, case_scope(user)))
+    lead = find_case(user, lead_id)
     if lead is None:
         return ItemResult(uuid, "forbidden")
     form = build_action_form(user, lead, formdata=_formdata(item, None), meta={"csrf": False})
