@@ -17,12 +17,13 @@ from webapp.extensions import babel, compress, csrf, db, htmx, login_manager, mi
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Each feature's plug-ins, one line each: importing a module registers what it brings — event
-# receivers, notification kinds, sweep steps (see docs/architecture.md). Order matters for the
+# receivers, sync kinds, notification kinds, sweep steps (see docs/architecture.md). Order matters for the
 # sweep: lead rules first, then re-sending lost pushes (as it always ran).
 PLUGINS = (
     "webapp.notify.services",  # receives notices and person_disabled; before anyone raises one
     "webapp.leads.alerts",
     "webapp.leads.sweep",
+    "webapp.leads.sync",
     "webapp.notify.sweep",
 )
 
