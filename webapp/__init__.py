@@ -24,6 +24,7 @@ PLUGINS = (
     "webapp.leads.alerts",
     "webapp.leads.sweep",
     "webapp.leads.sync",
+    "webapp.visits.sync",
     "webapp.notify.sweep",
 )
 
