@@ -620,14 +620,7 @@ def test_a_file_that_is_not_a_picture_is_invalid(ctx):
 def _check(value, schema: dict, where: str = "$") -> None:
     """Validate `value` against the JSON-schema keywords the document uses (no new dependency)."""
     if "oneOf" in schema:
-        matches = 0
-        for option in schema["oneOf"]:
-            try:
-                _check(value, option, where)
-            except AssertionError:
-                continue
-            matches += 1
-        assert matches == 1, f"{where}: {value!r} matches {matches} of oneOf"
+        _check_one_of(value, schema["oneOf"], where)
         return
     kind = schema.get("type")
     types = {"object": dict, "array": list, "string": str, "integer": int, "boolean": bool}
@@ -637,18 +630,33 @@ def _check(value, schema: dict, where: str = "$") -> None:
     if "enum" in schema:
         assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
     if kind == "object":
-        for name in schema.get("required", []):
-            assert name in value, f"{where}: missing {name}"
-        properties = schema.get("properties", {})
-        for name, sub in value.items():
-            if name in properties:
-                _check(sub, properties[name], f"{where}.{name}")
-            elif isinstance(schema.get("additionalProperties"), dict):
-                _check(sub, schema["additionalProperties"], f"{where}.{name}")
+        _check_object(value, schema, where)
     if kind == "array":
         assert len(value) <= schema.get("maxItems", len(value)), f"{where}: too many items"
         for index, sub in enumerate(value):
             _check(sub, schema.get("items", {}), f"{where}[{index}]")
+
+
+def _check_one_of(value, options: list[dict], where: str) -> None:
+    matches = 0
+    for option in options:
+        try:
+            _check(value, option, where)
+        except AssertionError:
+            continue
+        matches += 1
+    assert matches == 1, f"{where}: {value!r} matches {matches} of oneOf"
+
+
+def _check_object(value: dict, schema: dict, where: str) -> None:
+    for name in schema.get("required", []):
+        assert name in value, f"{where}: missing {name}"
+    properties = schema.get("properties", {})
+    for name, sub in value.items():
+        if name in properties:
+            _check(sub, properties[name], f"{where}.{name}")
+        elif isinstance(schema.get("additionalProperties"), dict):
+            _check(sub, schema["additionalProperties"], f"{where}.{name}")
 
 
 @pytest.fixture

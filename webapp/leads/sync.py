@@ -8,16 +8,11 @@ from sqlalchemy import select
 
 from webapp import access
 from webapp.extensions import db
-from webapp.leads.intake import (
-    build_action_form,
-    build_desk_form,
-    build_report_form,
-    submit_lead_form,
-    submit_step_form,
-)
+from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import event_line, template_helpers
 from webapp.leads.lifecycle import STEPS, step_already_taken
 from webapp.leads.models import Lead
+from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org.models import User
 from webapp.sync.kinds import BadItem, ItemResult, SyncKind, field_errors, formdata, register
 

@@ -26,17 +26,12 @@ from webapp.extensions import db
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
 from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
-from webapp.leads.intake import (
-    build_action_form,
-    build_desk_form,
-    build_report_form,
-    submit_lead_form,
-    submit_step_form,
-)
+from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import STEP_LABELS
 from webapp.leads.lifecycle import STEPS, available_steps, step_already_taken
 from webapp.leads.models import Lead, LeadPhoto
 from webapp.leads.services import possible_duplicates
+from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org import services as org
 from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.timeutil import utcnow

@@ -42,14 +42,18 @@ def validate_boundary(raw: str | None) -> str | None:
     try:
         for polygon in polygons:
             for ring in polygon:
-                if len(ring) < 4 or ring[0] != ring[-1]:
-                    raise ValueError("each ring needs 4+ points and must be closed")
-                for lon, lat, *_ in ring:
-                    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
-                        raise ValueError("coordinates out of range")
+                _check_ring(ring)
     except (TypeError, IndexError) as error:
         raise ValueError("malformed coordinates") from error
     return json.dumps(data, separators=(",", ":"))
+
+
+def _check_ring(ring: list) -> None:
+    if len(ring) < 4 or ring[0] != ring[-1]:
+        raise ValueError("each ring needs 4+ points and must be closed")
+    for lon, lat, *_ in ring:
+        if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+            raise ValueError("coordinates out of range")
 
 
 def the_station() -> Station:
