@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.jobs import after_commit_enqueue
 from webapp.notices import Notice, notice_raised
 from webapp.notify.models import Notification, PushSubscription
+from webapp.notify.push import endpoint_hash, valid_keys
 from webapp.notify.tasks import push_notification
 from webapp.org.events import person_disabled
 from webapp.org.models import User
@@ -34,7 +35,7 @@ def notify(users: Iterable[User], notice: Notice) -> int:
                 text = str(notice.text)  # the reader's language, fixed now: the push says the same
             notification = Notification(
                 user_id=user.id, kind=notice.kind, subject_kind=notice.subject_kind,
-                subject_id=notice.subject_id, link=notice.link, text=text, dedupe_key=key,
+                subject_id=notice.subject_id, link=notice.link, text=text[:200], dedupe_key=key,
             )
             db.session.add(notification)
             db.session.flush()
@@ -76,3 +77,39 @@ def mark_read(user: User, notification_id: int) -> Notification | None:
         notification.read_at = utcnow()
     db.session.flush()
     return notification
+
+
+# --- a person's devices (push subscriptions) ------------------------------------------------------
+
+
+def devices_of(user: User) -> list[PushSubscription]:
+    return list(db.session.scalars(
+        select(PushSubscription).where(PushSubscription.user_id == user.id).order_by(PushSubscription.id)))
+
+
+def subscribe_device(user: User, endpoint: str, p256dh: str, auth: str, device_name: str
+                     ) -> PushSubscription | None:
+    """Keep this browser's push subscription for `user`; None when it is not a usable one."""
+    if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 2000 \
+            or not valid_keys(p256dh, auth):
+        return None
+    device = db.session.scalar(select(PushSubscription).where(
+        PushSubscription.endpoint_hash == endpoint_hash(endpoint)))
+    if device is None:
+        device = PushSubscription(endpoint=endpoint, endpoint_hash=endpoint_hash(endpoint))
+        db.session.add(device)
+    # The same browser signed in as someone else now belongs to that person.
+    device.user_id, device.p256dh, device.auth = user.id, p256dh, auth
+    device.device = device_name[:120]
+    db.session.flush()
+    return device
+
+
+def forget_device(user: User, device_id: int) -> bool:
+    """Remove one of `user`'s devices; False when it is not theirs (or gone)."""
+    device = db.session.get(PushSubscription, device_id)
+    if device is None or device.user_id != user.id:
+        return False
+    db.session.delete(device)
+    db.session.flush()
+    return True
