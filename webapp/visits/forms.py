@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.leads.forms import UUID_PATTERN, RecordedAtField, _optional_int
+from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
 from webapp.org.services import communities
 from webapp.timeutil import STATION_TZ, utcnow
 
@@ -24,7 +24,7 @@ class VisitForm(FlaskForm):
     recorded_at = RecordedAtField()
     household = StringField(_l("Household or address"), validators=[DataRequired(), Length(max=200)])
     visited_on = DateField(_l("Date of the visit"), validators=[DataRequired()])
-    community_id = SelectField(_l("Community"), coerce=_optional_int)
+    community_id = SelectField(_l("Community"), coerce=optional_int)
     findings = TextAreaField(_l("What you found"), validators=[DataRequired(), Length(max=2000)])
 
     def validate_visited_on(self, field):
