@@ -6,16 +6,21 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup setup-dev assets translations messages browser db demo lint clean
+.PHONY: run test test-fast lint-checks setup setup-dev assets translations messages browser db demo lint clean
 
 run: setup db demo
 	@$(FLASK) demo logins
 	@echo "Serving Beatbook on http://$(HOST):$(PORT) (web server and job worker)"
 	$(BIN)/python scripts/serve.py --host $(HOST) --port $(PORT)
 
+# What CI checks: the same lint as `make lint`, then the whole suite (both engines with TEST_DATABASE_URL).
 test: setup-dev browser
-	$(BIN)/ruff check webapp tests scripts bench
+	$(MAKE) --no-print-directory lint-checks
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: no browser, SQLite only (TEST_DATABASE_URL unset), stop at the first failure.
+test-fast: setup-dev
+	TEST_DATABASE_URL= $(BIN)/pytest -x -q -m 'not browser' $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed assets translations
 
@@ -52,8 +57,13 @@ db: setup
 demo: db
 	$(FLASK) demo load --if-empty
 
+# ruff (incl. complexity) and the import contracts (pyproject.toml [tool.importlinter]).
 lint: setup-dev
-	$(BIN)/ruff check webapp tests bench
+	$(MAKE) --no-print-directory lint-checks
+
+lint-checks:
+	$(BIN)/ruff check webapp tests scripts bench
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -20,7 +20,7 @@ def main() -> int:
     processes = [
         # Threads, not processes: the worker mostly waits on push services.
         # --max-delay: an idle worker on the SQLite queue polls at most every 0.5 s (default 10 s).
-        subprocess.Popen([str(BIN / "huey_consumer"), "webapp.jobs.huey", "--workers", "4", "--worker-type",
+        subprocess.Popen([str(BIN / "huey_consumer"), "webapp.worker.huey", "--workers", "4", "--worker-type",
                           "thread", "--max-delay", "0.5", "--quiet"]),
         subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"{args.host}:{args.port}", "--workers", "2",
                           "--threads", "4", "--access-logfile", "-", "wsgi:app"]),

@@ -128,6 +128,27 @@ def client(app_ctx):
     return app_ctx.test_client()
 
 
+@pytest.fixture(scope="module")
+def demo_station(app):
+    """The demo station, loaded once per module, for tests that only read it (signing in is fine).
+    Use `demo_client` with it: the plain `client` empties every table after each test."""
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["demo", "load"])
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+    yield app
+    with app.app_context():
+        empty_all_tables()
+
+
+@pytest.fixture
+def demo_client(demo_station):
+    """A test client over the module's demo station (its rows stay for the next test)."""
+    with demo_station.app_context():
+        yield demo_station.test_client()
+        db.session.remove()
+
+
 @pytest.fixture
 def make_client(app_ctx):
     """More clients = more devices (e.g. the same person on two phones)."""

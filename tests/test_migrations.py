@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from webapp.extensions import db
 
@@ -24,3 +24,34 @@ def test_downgrade_then_upgrade_round_trips(app_ctx):
     upgrade()
     assert _drift() == []
     assert {"user", "community", "grid", "station"} <= set(inspect(db.engine).get_table_names())
+
+
+NOTIFICATIONS = text("SELECT id, user_id, subject_kind, subject_id, link, text FROM notification ORDER BY id")
+
+
+def test_notifications_keep_subject_link_and_text_across_the_subject_migration(app_ctx):
+    """b7c3e1a9d2f4 turned notification.lead_id into subject + link + text: existing rows (here the
+    demo station's) must come back saying what they said, in each reader's language."""
+    app_ctx.test_cli_runner().invoke(args=["demo", "load"])
+    before = db.session.execute(NOTIFICATIONS).all()
+    assert before and {row.subject_kind for row in before} == {"lead"}
+    reader = before[0].user_id
+    db.session.execute(text('UPDATE "user" SET locale = \'en\' WHERE id = :id'), {"id": reader})
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision="4651c056fc6a")
+    with db.engine.connect() as connection:
+        lead_ids = dict(connection.execute(text("SELECT id, lead_id FROM notification")).all())
+    assert lead_ids == {row.id: row.subject_id for row in before}
+    upgrade()
+
+    after = db.session.execute(NOTIFICATIONS).all()
+    assert [(r.id, r.subject_kind, r.subject_id, r.link) for r in after] == [
+        (r.id, "lead", r.subject_id, f"/leads/{r.subject_id}") for r in before]
+    for old, new in zip(before, after, strict=True):
+        if new.user_id == reader:
+            assert new.text == f"Lead #{new.subject_id} — open Beatbook to see it."
+        else:
+            assert new.text == old.text  # the migration writes what the app wrote (zh-CN)
+    assert _drift() == []

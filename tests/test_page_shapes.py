@@ -8,7 +8,8 @@ from sqlalchemy import select
 from tests.conftest import Browser
 from webapp.extensions import db
 from webapp.leads.models import Lead
-from webapp.org.models import Community, User
+from webapp.org import services as org
+from webapp.org.models import Community, Role, User
 from webapp.visits.services import VisitInput, record_visit
 
 # (endpoint, who looks at it, how to build the path from the demo station)
@@ -52,25 +53,30 @@ NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo
              "offline.module", "offline.manifest", "sync.openapi", "sync.session"}
 
 
-@pytest.fixture
-def demo(app_ctx):
-    app_ctx.test_cli_runner().invoke(args=["demo", "load"])
-    from webapp.org import services as org
-    from webapp.org.models import Role
+@pytest.fixture(scope="module")
+def demo(demo_station):
+    """The demo station once for the module (these tests only read pages), plus what it lacks."""
+    with demo_station.app_context():
+        org.create_user(org.the_station(), username="norole", display_name="No Role",
+                        password="beatbook-demo", roles=set())
+        db.session.commit()
+        community = db.session.scalar(select(Community).where(Community.code == "GGGC"))
+        volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
+        assert Role.VOLUNTEER in volunteer.roles
+        lead = db.session.scalar(select(Lead).where(Lead.reporter_id == volunteer.id,
+                                                    Lead.community_id == community.id))
+        visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
+                                                      findings="一切正常"))
+        db.session.commit()
+        ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
+               "lead": lead.id, "visit": visit.id}
+        db.session.remove()
+    return ids
 
-    org.create_user(org.the_station(), username="norole", display_name="No Role",
-                    password="beatbook-demo", roles=set())
-    db.session.commit()
-    community = db.session.scalar(select(Community).where(Community.code == "GGGC"))
-    volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
-    assert Role.VOLUNTEER in volunteer.roles
-    lead = db.session.scalar(select(Lead).where(Lead.reporter_id == volunteer.id,
-                                                Lead.community_id == community.id))
-    visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
-                                                  findings="一切正常"))
-    db.session.commit()
-    return {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
-            "lead": lead.id, "visit": visit.id}
+
+@pytest.fixture
+def client(demo_client):
+    return demo_client
 
 
 def test_every_page_is_listed_here(app):

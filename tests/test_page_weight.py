@@ -30,8 +30,13 @@ def first_visit_bytes(client, path: str) -> tuple[int, list[str]]:
 
 
 @pytest.fixture
-def demo(app_ctx):
-    app_ctx.test_cli_runner().invoke(args=["demo", "load"])
+def demo(demo_station):
+    """The demo station, loaded once for the module: these tests only read pages."""
+
+
+@pytest.fixture
+def client(demo_client):
+    return demo_client
 
 
 @pytest.mark.parametrize(("username", "path"), [(None, "/login"), ("officer", "/home/officer"),

@@ -1,19 +1,43 @@
-"""Beatbook: the Flask application factory."""
+"""Beatbook: the Flask application factory.
+
+Features are imported inside the factory's functions, not at the top: every `webapp.<feature>`
+module imports this package first, so a module-level import of a feature here would be a loop.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
 from dotenv import load_dotenv
-from flask import Flask, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from webapp.assets import asset_url, serve_static
+from webapp.config import load_config
 from webapp.extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Each feature's plug-ins, one line each: importing a module registers what it brings — event
+# receivers, sync kinds, notification kinds, sweep steps (see docs/architecture.md). Order
+# matters for the sweep: lead rules first, then re-sending lost pushes (as it always ran).
+PLUGINS = (
+    "webapp.notify.services",  # receives notices and person_disabled; before anyone raises one
+    "webapp.leads.alerts",
+    "webapp.leads.sweep",
+    "webapp.leads.sync",
+    "webapp.visits.sync",
+    "webapp.notify.sweep",
+)
+
+
+def load_plugins() -> None:
+    for module in PLUGINS:
+        importlib.import_module(module)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -30,19 +54,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = True  # smaller pages for phones on weak links
     app.jinja_env.lstrip_blocks = True
 
-    from webapp.config import load_config
-
     app.config.from_mapping(load_config(instance_path))
     if test_config:
         app.config.from_mapping(test_config)
-
-    from webapp.assets import serve_static
 
     app.view_functions["static"] = serve_static
     _init_extensions(app)
     from webapp.notify.vapid import load_keys
 
     app.extensions["beatbook_vapid"] = load_keys(instance_path)
+    load_plugins()
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -67,7 +88,6 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     # Helpers as globals, not context: imported macros see globals only.
-    from webapp.assets import asset_url
     from webapp.leads.labels import template_helpers
     from webapp.offline.views import worker_version
     from webapp.org.labels import community_kind_label, role_label
@@ -78,13 +98,11 @@ def _init_extensions(app: Flask) -> None:
         **template_helpers(),
     )
 
+    from webapp.layout import navigation_for
+    from webapp.notify.services import unread_count
+
     @app.context_processor
     def inject_layout_context() -> dict:
-        from webapp.assets import asset_url
-        from webapp.layout import navigation_for
-        from webapp.notify.services import unread_count
-        from webapp.org.labels import community_kind_label, role_label
-
         return {
             "unread_count": unread_count(current_user) if current_user.is_authenticated else 0,
             "asset_url": asset_url,
@@ -119,8 +137,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _select_locale() -> str:
     """The signed-in person's choice, else the language cookie, else zh-CN."""
-    from flask import current_app, has_request_context
-
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     supported = current_app.config["BEATBOOK_LOCALES"]

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import select
 
+from webapp.demo.data import LOGIN_PER_ROLE
+from webapp.demo.leads import load_demo_leads
+from webapp.demo.services import load_demo_station, station_exists
 from webapp.extensions import db
-from webapp.org.models import Role
+from webapp.leads.deadlines import parse_deadlines
+from webapp.org import services as org
+from webapp.org.labels import role_label
+from webapp.org.models import Community, Role
 
 
 def register_commands(app: Flask) -> None:
@@ -30,14 +37,9 @@ def demo() -> None:
 @demo.command("load", help="Create the demo station (idempotent).")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no station yet.")
 def demo_load(if_empty: bool) -> None:
-    from webapp.demo.services import load_demo_station, station_exists
-
     if if_empty and station_exists():
         click.echo("Database already has a station; demo data not loaded.")
         return
-    from webapp.demo.leads import load_demo_leads
-    from webapp.leads.deadlines import parse_deadlines
-
     config = current_app.config
     added = load_demo_station(config["BEATBOOK_DEMO_PASSWORD"])
     added["leads"] = load_demo_leads(parse_deadlines(config["BEATBOOK_DEADLINES"]),
@@ -48,9 +50,6 @@ def demo_load(if_empty: bool) -> None:
 
 @demo.command("logins", help="Print one demo login per role.")
 def demo_logins() -> None:
-    from webapp.demo.data import LOGIN_PER_ROLE
-    from webapp.org.labels import role_label
-
     password = current_app.config["BEATBOOK_DEMO_PASSWORD"]
     click.echo(f"Demo logins (password for all: {password}):")
     for role, username in LOGIN_PER_ROLE:
@@ -73,11 +72,6 @@ def user() -> None:
 @click.password_option(help="Prompted when omitted.")
 def user_create(username: str, display_name: str, roles: tuple[str, ...],
                 community_code: str | None, password: str) -> None:
-    from sqlalchemy import select
-
-    from webapp.org import services as org
-    from webapp.org.models import Community
-
     station = org.the_station()
     community = None
     if community_code:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from webapp.access.base import public
 from webapp.extensions import db
+from webapp.jobs import queue_status
 
 bp = Blueprint("health", __name__)
 
@@ -20,9 +22,8 @@ def database_status() -> dict:
 
 
 @bp.route("/healthz")
+@public
 def healthz():
-    from webapp.jobs import queue_status
-
     checks = {"database": database_status(), "jobs": queue_status()}
     healthy = all(check["ok"] for check in checks.values())
     return jsonify(status="ok" if healthy else "unavailable", **checks), 200 if healthy else 503

@@ -1,19 +1,25 @@
 """The job queue: huey on SQLite in `instance/` by default, on Redis when REDIS_URL is set.
 
-The queue is created at import so the worker (`huey_consumer webapp.jobs.huey`) and the web
-processes share one definition. Durable state lives in our database (a notification's push
-status), not in the queue: jobs are idempotent, enqueued only after the commit, and a periodic
-sweep re-enqueues whatever is still pending — a worker may die mid-job.
+The queue is created at import so the worker (`huey_consumer webapp.worker.huey`) and the web
+processes share one definition; features define their own tasks on it (e.g. notify's push) and
+their steps of the minute sweep. This module knows no feature. Durable state lives in our
+database (a notification's push status), not in the queue: jobs are idempotent, enqueued only
+after the commit, and a periodic sweep re-enqueues whatever is still pending — a worker may die
+mid-job.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
+from typing import TypeVar
 
 from dotenv import load_dotenv
+from flask import current_app, has_app_context, has_request_context
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -22,7 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The worker imports this module before any app exists: read .env here too, or the web and the
 # worker could pick different queues.
 load_dotenv(PROJECT_ROOT / ".env")
-STALE_AFTER = timedelta(seconds=30)  # a pending push older than this was lost with its worker
+STALE_AFTER = timedelta(seconds=30)
+T = TypeVar("T")  # a pending push older than this was lost with its worker
 
 
 def _make_queue():
@@ -51,6 +58,8 @@ def queue_status() -> dict:
 @cache
 def _worker_app():
     """The worker's own app (web requests already have theirs)."""
+    # Flask's factory, imported when the worker first needs it: `webapp` imports every feature
+    # (and features import this module), so a module-level import would be a loop.
     from webapp import create_app
 
     return create_app()
@@ -63,59 +72,76 @@ def _warm_up() -> None:
 
 
 def _app_context():
-    from flask import current_app, has_app_context
-
     if has_app_context():
         return current_app.app_context()  # immediate mode inside a request or a test
     return _worker_app().app_context()
 
 
-@huey.task(retries=2, retry_delay=5)
-def push_notification(notification_id: int) -> str:
-    from webapp.notify.push import deliver
+def in_app(function: Callable[..., T]) -> Callable[..., T]:
+    """Run a job's body inside the app (and a request context: links need one)."""
 
-    with _app_context(), _request_context():
-        return deliver(notification_id)
+    @wraps(function)
+    def wrapped(*args, **kwargs):
+        with _app_context(), _request_context():
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 def _request_context():
-    from contextlib import nullcontext
-
-    from flask import current_app, has_request_context
-
-    # url_for in the push payload needs a request context; the worker has none of its own.
+    # url_for needs a request context; the worker has none of its own.
     return nullcontext() if has_request_context() else current_app.test_request_context()
 
 
-@huey.periodic_task(crontab(minute="*"))
-def sweep() -> dict:
-    """Every minute: re-send lost pushes, escalate unaccepted work, warn of due and overdue work."""
-    from webapp.notify.sweep import run_sweep
+# --- the minute sweep: features register their steps ----------------------------------------------
+# Each step is idempotent and commits its own work; `stale_after` says when a pending job counts
+# as lost with its worker. Steps run in the order they were registered (see webapp.PLUGINS).
 
-    with _app_context(), _request_context():
-        return run_sweep(STALE_AFTER)
+_SWEEP_STEPS: dict[str, Callable[[timedelta], int]] = {}
+
+
+def sweep_step(name: str) -> Callable[[Callable[[timedelta], int]], Callable[[timedelta], int]]:
+    """Register a step of the minute sweep; its count is reported under `name`."""
+
+    def register(step: Callable[[timedelta], int]) -> Callable[[timedelta], int]:
+        _SWEEP_STEPS[name] = step
+        return step
+
+    return register
+
+
+def run_sweep(stale_after: timedelta) -> dict[str, int]:
+    return {name: step(stale_after) for name, step in _SWEEP_STEPS.items()}
+
+
+@huey.periodic_task(crontab(minute="*"))
+@in_app
+def sweep() -> dict:
+    """Every minute: each feature's sweep step (escalations, due warnings, lost pushes)."""
+    return run_sweep(STALE_AFTER)
 
 
 # --- enqueue after the commit, never before -------------------------------------------------------
 # A job enqueued before the commit could run before its row exists, or for a row that is then
-# rolled back. Services note new notifications on the session; they are enqueued once it commits.
+# rolled back. Services note the jobs on the session; they are enqueued once it commits.
 
-NEW_NOTIFICATIONS = "beatbook_new_notifications"
+AFTER_COMMIT = "beatbook_after_commit_jobs"
 
 
-def after_commit_enqueue(notification_id: int, session: Session) -> None:
-    session.info.setdefault(NEW_NOTIFICATIONS, []).append(notification_id)
+def after_commit_enqueue(task: Callable, *args, session: Session) -> None:
+    """Enqueue `task(*args)` when `session` commits (never if it rolls back)."""
+    session.info.setdefault(AFTER_COMMIT, []).append((task, args))
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, previous_transaction) -> None:
     # Only the outer transaction's rollback: a savepoint's (one bad sync item) keeps the others'.
     if not previous_transaction.nested:
-        session.info.pop(NEW_NOTIFICATIONS, None)
+        session.info.pop(AFTER_COMMIT, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
-    # An id whose row was rolled back is harmless: the job finds nothing pending and stops.
-    for notification_id in session.info.pop(NEW_NOTIFICATIONS, []):
-        push_notification(notification_id)
+    # A job for a row that was rolled back is harmless: it finds nothing pending and stops.
+    for task, args in session.info.pop(AFTER_COMMIT, []):
+        task(*args)

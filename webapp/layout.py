@@ -7,8 +7,14 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.access import can_manage_org, can_report_leads, can_use_desk_intake, home_endpoint
-from webapp.org.models import Role
+from webapp.access import (
+    can_list_leads,
+    can_manage_org,
+    can_record_visits,
+    can_report_leads,
+    can_use_desk_intake,
+    home_endpoint,
+)
 
 
 @dataclass(frozen=True)
@@ -24,12 +30,13 @@ def navigation_for(user) -> list[NavItem]:
         return []
     home = home_endpoint(user)
     items = [NavItem(home, _l("My work") if home == "home.officer" else _l("Home"), "home")]
-    if user.has_role(Role.OFFICER, Role.SUPERVISOR, Role.DV_TEAM, Role.YOUTH_TEAM):
+    if can_list_leads(user):
         items.append(NavItem("leads.index", _l("Leads"), "list"))
     if can_use_desk_intake(user):
         items.append(NavItem("leads.desk", _l("Register"), "plus"))
     elif can_report_leads(user):
         items.append(NavItem("leads.report", _l("Report"), "plus"))
+    if can_record_visits(user) and not can_use_desk_intake(user):
         items.append(NavItem("visits.index", _l("Visits"), "door"))
     if can_manage_org(user):
         items.append(NavItem("org.index", _l("Admin"), "admin"))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 STATION_TZ = ZoneInfo("Asia/Shanghai")
+
+
+# The phone's clock may drift; a recorded time ahead of the server by more than this is clamped.
+CLOCK_TOLERANCE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:

@@ -12,7 +12,7 @@ The leads:
 - minor_b: a minor-involved lead in B, reported by vb, routed to ob.
 
 The expected outcome of every (person, lead) pair is written out below, not computed: it is the
-privacy rules of DOMAIN.md as a table. Lists, search, "my work", "my reports", the inbox, photos,
+privacy rules of docs/domain.md as a table. Lists, search, "my work", "my reports", the inbox, photos,
 lifecycle steps, the reporter's identity, masking, reveal and the audit log are all checked
 against it. Tests that change a lead use a fresh lead of the same kind, so the shared four stay
 as built.

@@ -435,7 +435,7 @@ def test_a_report_outside_every_boundary_goes_to_the_supervisors(ctx):
                                               summary="Unroutable probe")))
     assert lead.community_id is None and lead.assignee_id is None and lead.status == "graded"
     assert lead.due_at is not None  # the clock runs while it waits for a person
-    told = db.session.scalars(select(Notification.user_id).where(Notification.lead_id == lead.id)).all()
+    told = db.session.scalars(select(Notification.user_id).where(Notification.subject_id == lead.id)).all()
     assert told == [ctx.ids["sup"]]
     page = text_of(ctx.browser("sup").client.get("/leads/?queue=unroutable"))
     assert f'href="/leads/{lead.id}"' in page
@@ -472,7 +472,7 @@ def test_quick_report_by_gps_is_routed_to_the_community_officer_with_a_deadline(
     assert lead.due_at == due_at(deadlines(ctx.app), lead.risk, lead.received_at)
     assert lead.due_at > utcnow() + timedelta(days=29)
     assert db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == ctx.ids["oa"], Notification.lead_id == lead.id)) == 1
+        Notification.user_id == ctx.ids["oa"], Notification.subject_id == lead.id)) == 1
     after = rows()
     assert after["Lead"] == before["Lead"] + 1
 

@@ -31,7 +31,7 @@ MAX_PHOTO = 10 * 1024 * 1024
 
 OPEN = {S.REGISTERED, S.GRADED, S.ASSIGNED, S.ACCEPTED, S.IN_MEDIATION}
 ACTIVE = OPEN | {S.MONITORING, S.RETURN_VISIT}
-# The lifecycle as the station works it (DOMAIN.md), written out here rather than read from the app's
+# The lifecycle as the station works it (docs/domain.md), written out here rather than read from the app's
 # own table, so that a change to the app's table shows up as failing behaviour, not as new test ids.
 # step: (statuses it may start from, status it leads to (None: stays), who may take it)
 LIFECYCLE: dict[str, tuple[set[Status], Status | None, str]] = {
@@ -173,7 +173,7 @@ def assert_refused_and_unchanged(lead: Lead, before: tuple) -> None:
 
 def kinds_for(user: User, lead: Lead) -> list[str]:
     return list(db.session.scalars(select(Notification.kind).where(
-        Notification.user_id == user.id, Notification.lead_id == lead.id).order_by(Notification.id)))
+        Notification.user_id == user.id, Notification.subject_id == lead.id).order_by(Notification.id)))
 
 
 # --- every allowed transition ------------------------------------------------------------------

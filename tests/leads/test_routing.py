@@ -85,7 +85,7 @@ def town(app_ctx):
 
 def kinds_for(user, lead) -> set[str]:
     return set(db.session.scalars(
-        select(Notification.kind).where(Notification.user_id == user.id, Notification.lead_id == lead.id)
+        select(Notification.kind).where(Notification.user_id == user.id, Notification.subject_id == lead.id)
     ))
 
 

@@ -124,8 +124,8 @@ class VapidError(Exception):
     pass
 
 
-def verify_vapid(authorization: str, origin: str, now: float | None = None) -> tuple[dict, str]:
-    """Check an RFC 8292 `Authorization: vapid t=<JWT>, k=<key>` header; return (claims, key)."""
+def _vapid_parameters(authorization: str) -> tuple[str, str]:
+    """The JWT (t) and the public key (k) of a `vapid t=…, k=…` header."""
     if not authorization:
         raise VapidError("no Authorization header")
     scheme, _, params = authorization.partition(" ")
@@ -138,6 +138,24 @@ def verify_vapid(authorization: str, origin: str, now: float | None = None) -> t
     token, key = values.get("t", ""), values.get("k", "")
     if token.count(".") != 2 or not key:
         raise VapidError("t or k missing")
+    return token, key
+
+
+def _check_vapid_claims(claims: dict, origin: str, now: float) -> None:
+    if claims.get("aud") != origin:
+        raise VapidError(f"aud {claims.get('aud')!r} is not {origin!r}")
+    expires = claims.get("exp")
+    if not isinstance(expires, int) or expires <= now:
+        raise VapidError("exp missing or past")
+    if expires > now + MAX_VAPID_LIFETIME:
+        raise VapidError("exp more than 24 h ahead")
+    if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
+        raise VapidError("sub missing (mailto: or https:)")
+
+
+def verify_vapid(authorization: str, origin: str, now: float | None = None) -> tuple[dict, str]:
+    """Check an RFC 8292 `Authorization: vapid t=<JWT>, k=<key>` header; return (claims, key)."""
+    token, key = _vapid_parameters(authorization)
     header_b64, claims_b64, signature_b64 = token.split(".")
     header = json.loads(b64url_decode(header_b64))
     if header.get("alg") != "ES256":
@@ -155,16 +173,7 @@ def verify_vapid(authorization: str, origin: str, now: float | None = None) -> t
     except InvalidSignature as error:
         raise VapidError("bad signature") from error
     claims = json.loads(b64url_decode(claims_b64))
-    now = time.time() if now is None else now
-    if claims.get("aud") != origin:
-        raise VapidError(f"aud {claims.get('aud')!r} is not {origin!r}")
-    expires = claims.get("exp")
-    if not isinstance(expires, int) or expires <= now:
-        raise VapidError("exp missing or past")
-    if expires > now + MAX_VAPID_LIFETIME:
-        raise VapidError("exp more than 24 h ahead")
-    if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
-        raise VapidError("sub missing (mailto: or https:)")
+    _check_vapid_claims(claims, origin, time.time() if now is None else now)
     return claims, key
 
 
@@ -272,6 +281,29 @@ class PushService:
             return seen()
 
     # the protocol
+    def _accept(self, subscription, headers: dict, body: bytes, record: Received, now: float) -> dict:
+        """Check a push request as a push service does, and decrypt it; raise _Refusal if not."""
+        if subscription is None:
+            raise _Refusal(404, "no such subscription")
+        try:
+            authorization = headers.get("authorization", "")
+            record.claims, record.vapid_key = verify_vapid(authorization, self.origin, now)
+        except VapidError as error:
+            raise _Refusal(401, f"VAPID: {error}") from error
+        expected = subscription.application_server_key
+        if expected and record.vapid_key != expected:
+            raise _Refusal(403, "VAPID key is not the subscription's applicationServerKey")
+        if "ttl" not in headers:
+            raise _Refusal(400, "TTL header missing")
+        if headers.get("content-encoding") != "aes128gcm":
+            raise _Refusal(400, f"content-encoding {headers.get('content-encoding')!r}")
+        try:
+            plain = http_ece.decrypt(body, private_key=subscription.private_key,
+                                     auth_secret=subscription.auth_secret, version="aes128gcm")
+        except Exception as error:  # noqa: BLE001 — any decryption failure is the sender's
+            raise _Refusal(400, f"cannot decrypt: {error!r}") from error
+        return json.loads(plain)
+
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         now = time.time()
@@ -282,26 +314,7 @@ class PushService:
         with self._changed:
             subscription = self._subscriptions.get(name)
         try:
-            if subscription is None:
-                raise _Refusal(404, "no such subscription")
-            try:
-                authorization = headers.get("authorization", "")
-                record.claims, record.vapid_key = verify_vapid(authorization, self.origin, now)
-            except VapidError as error:
-                raise _Refusal(401, f"VAPID: {error}") from error
-            expected = subscription.application_server_key
-            if expected and record.vapid_key != expected:
-                raise _Refusal(403, "VAPID key is not the subscription's applicationServerKey")
-            if "ttl" not in headers:
-                raise _Refusal(400, "TTL header missing")
-            if headers.get("content-encoding") != "aes128gcm":
-                raise _Refusal(400, f"content-encoding {headers.get('content-encoding')!r}")
-            try:
-                plain = http_ece.decrypt(body, private_key=subscription.private_key,
-                                         auth_secret=subscription.auth_secret, version="aes128gcm")
-            except Exception as error:  # noqa: BLE001 — any decryption failure is the sender's
-                raise _Refusal(400, f"cannot decrypt: {error!r}") from error
-            record.payload = json.loads(plain)
+            record.payload = self._accept(subscription, headers, body, record, now)
         except _Refusal as refusal:
             record.status, record.error = refusal.status, refusal.reason
             self._respond(request, record, {})
@@ -399,12 +412,12 @@ def worker_env(database_url: str, instance_path: str | Path, redis_url: str = ""
 
 
 class Worker:
-    """`huey_consumer webapp.jobs.huey` in its own process group; its queue is chosen by `env`."""
+    """`huey_consumer webapp.worker.huey` in its own process group; its queue is chosen by `env`."""
 
     def __init__(self, env: dict, log_path: Path, threads: int = 1, periodic: bool = False,
                  delay: float | None = 0.05, extra_args: tuple[str, ...] = ()):
         self.env, self.log_path = env, log_path
-        self.args = ["webapp.jobs.huey", "--workers", str(threads), "--worker-type", "thread", *extra_args]
+        self.args = ["webapp.worker.huey", "--workers", str(threads), "--worker-type", "thread", *extra_args]
         if delay is not None:  # polling interval of the SQLite queue; None = huey's default (0.1 s)
             self.args += ["--delay", str(delay)]
         if not periodic:

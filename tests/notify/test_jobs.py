@@ -33,14 +33,14 @@ from tests.notify.pushservice import (
     worker_env,
 )
 from webapp.extensions import db
-from webapp.jobs import STALE_AFTER, huey
+from webapp.jobs import STALE_AFTER, huey, run_sweep
+from webapp.leads.alerts import Kind
 from webapp.leads.codes import Risk, Status
 from webapp.leads.deadlines import parse_deadlines
 from webapp.leads.lifecycle import perform
 from webapp.leads.models import Lead, LeadEvent
 from webapp.notify.models import Notification, PushStatus
-from webapp.notify.services import Kind
-from webapp.notify.sweep import CLAIM_LOST_AFTER, run_sweep
+from webapp.notify.sweep import CLAIM_LOST_AFTER
 from webapp.org.models import User
 from webapp.timeutil import utcnow
 
@@ -95,7 +95,7 @@ def notes(kind: Kind | None = None, lead_id: int | None = None) -> list[Notifica
     if kind is not None:
         query = query.where(Notification.kind == kind.value)
     if lead_id is not None:
-        query = query.where(Notification.lead_id == lead_id)
+        query = query.where(Notification.subject_kind == "lead", Notification.subject_id == lead_id)
     return list(db.session.scalars(query))
 
 
@@ -141,7 +141,7 @@ def test_an_unaccepted_assignment_escalates_once_to_each_supervisor(app, cast):
     assert run_sweep(STALE_AFTER)["escalated"] == 1
     escalated = notes(Kind.ESCALATED)
     assert sorted(n.user_id for n in escalated) == sorted(cast.supervisors)
-    assert {n.lead_id for n in escalated} == {lead_id}
+    assert {n.subject_id for n in escalated} == {lead_id}
     # Each escalation is pushed by its own job, enqueued by the sweep's commit.
     assert sorted(queued_jobs()) == sorted(("push_notification", (n.id,)) for n in escalated)
     [event] = events(lead_id, "escalated")
@@ -179,7 +179,7 @@ def test_a_red_assignment_escalates_sooner(app, cast):
     for lead_id in (red, yellow):
         age_assignment(lead_id, red_limit + 1)
     assert run_sweep(STALE_AFTER)["escalated"] == 1
-    assert {n.lead_id for n in notes(Kind.ESCALATED)} == {red}
+    assert {n.subject_id for n in notes(Kind.ESCALATED)} == {red}
     assert len(notes(Kind.ESCALATED)) == 2 and events(yellow, "escalated") == []
     assert run_sweep(STALE_AFTER)["escalated"] == 0 and len(notes(Kind.ESCALATED)) == 2
 
@@ -257,7 +257,7 @@ def test_an_escalation_reaches_the_supervisors_phone(app, cast, push_service):
 
 def test_jobs_are_enqueued_by_the_commit_not_before(app, cast):
     lead_id = register_assignment(app, cast.volunteer, cast.community_en, risk=Risk.RED, commit=False)
-    ids = sorted(db.session.scalars(select(Notification.id).where(Notification.lead_id == lead_id)))
+    ids = sorted(db.session.scalars(select(Notification.id).where(Notification.subject_id == lead_id)))
     assert len(ids) == 3  # the officer's assignment, the two supervisors' red lead
     assert queued_jobs() == [] and huey.pending_count() == 0
     db.session.commit()

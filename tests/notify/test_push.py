@@ -33,12 +33,12 @@ from tests.notify.pushservice import (
     store_device,
 )
 from webapp.extensions import db
-from webapp.jobs import STALE_AFTER, push_notification
+from webapp.jobs import STALE_AFTER, run_sweep
+from webapp.leads.alerts import Kind
 from webapp.leads.codes import Risk
 from webapp.notify.models import Notification, PushStatus, PushSubscription
 from webapp.notify.push import DEFAULT_RETRY, MAX_ATTEMPTS, TTL_SECONDS
-from webapp.notify.services import Kind
-from webapp.notify.sweep import run_sweep
+from webapp.notify.tasks import push_notification
 from webapp.org.models import User
 from webapp.timeutil import utcnow
 
@@ -88,7 +88,8 @@ def test_an_assignment_reaches_the_officer_once_with_a_link_and_no_personal_data
     assert queued_jobs() == []
     lead_id = register_assignment(app, cast.volunteer, cast.community_en)
     [note] = notifications(cast.officer_en)
-    assert (note.kind, note.lead_id, note.push_status) == (Kind.ASSIGNED.value, lead_id, PushStatus.PENDING)
+    assert (note.kind, note.subject_id, note.push_status) == (
+        Kind.ASSIGNED.value, lead_id, PushStatus.PENDING)
     # Enqueued by the commit: one job, for this notification (nobody else was told).
     assert queued_jobs() == [("push_notification", (note.id,))]
     before = time.time()
@@ -233,7 +234,7 @@ def test_a_gone_subscription_is_deleted_and_the_inbox_keeps_the_notification(app
     assert devices_of(cast.officer_en) == []
     [note] = notifications(cast.officer_en)
     assert note.push_status == PushStatus.NO_DEVICE and note.pushed_at is None
-    assert f"#{note.lead_id}" in officer.client.get("/inbox/").get_data(as_text=True)
+    assert f"#{note.subject_id}" in officer.client.get("/inbox/").get_data(as_text=True)
 
     # The next assignment does not try the gone device again.
     register_assignment(app, cast.volunteer, cast.community_en)
@@ -332,7 +333,7 @@ def test_a_push_that_keeps_failing_gives_up_after_the_last_attempt(app, cast, pu
     assert run_sweep(STALE_AFTER)["requeued"] == 0
     # Still in the inbox.
     officer = signed_in(app, cast.officer_en)
-    assert f"#{note.lead_id}" in officer.client.get("/inbox/").get_data(as_text=True)
+    assert f"#{note.subject_id}" in officer.client.get("/inbox/").get_data(as_text=True)
 
 
 # --- unsubscribe, inbox, language -----------------------------------------------------------------
@@ -380,7 +381,7 @@ def test_the_inbox_has_every_notification_even_without_any_device(app, cast):
     assert f"#{first}" in fragment
 
     # Opening one marks it read and goes to the lead; the badge counts one.
-    [note_first] = [n for n in notifications(cast.officer_en) if n.lead_id == first]
+    [note_first] = [n for n in notifications(cast.officer_en) if n.subject_id == first]
     response = officer.post(f"/inbox/{note_first.id}/open", from_page="/account")
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/leads/{first}")
     assert notifications(cast.officer_en)[0].read_at is not None

@@ -34,7 +34,8 @@ from webapp.leads.intake import intake_error_text
 from webapp.leads.models import Lead, LeadEvent, LeadParty, LeadPhoto
 from webapp.leads.services import CLOCK_TOLERANCE
 from webapp.org.models import Role
-from webapp.sync.services import KINDS, MAX_ITEMS
+from webapp.sync.kinds import kind_names
+from webapp.sync.services import MAX_ITEMS
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.visits.models import Visit
 
@@ -619,14 +620,7 @@ def test_a_file_that_is_not_a_picture_is_invalid(ctx):
 def _check(value, schema: dict, where: str = "$") -> None:
     """Validate `value` against the JSON-schema keywords the document uses (no new dependency)."""
     if "oneOf" in schema:
-        matches = 0
-        for option in schema["oneOf"]:
-            try:
-                _check(value, option, where)
-            except AssertionError:
-                continue
-            matches += 1
-        assert matches == 1, f"{where}: {value!r} matches {matches} of oneOf"
+        _check_one_of(value, schema["oneOf"], where)
         return
     kind = schema.get("type")
     types = {"object": dict, "array": list, "string": str, "integer": int, "boolean": bool}
@@ -636,18 +630,33 @@ def _check(value, schema: dict, where: str = "$") -> None:
     if "enum" in schema:
         assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
     if kind == "object":
-        for name in schema.get("required", []):
-            assert name in value, f"{where}: missing {name}"
-        properties = schema.get("properties", {})
-        for name, sub in value.items():
-            if name in properties:
-                _check(sub, properties[name], f"{where}.{name}")
-            elif isinstance(schema.get("additionalProperties"), dict):
-                _check(sub, schema["additionalProperties"], f"{where}.{name}")
+        _check_object(value, schema, where)
     if kind == "array":
         assert len(value) <= schema.get("maxItems", len(value)), f"{where}: too many items"
         for index, sub in enumerate(value):
             _check(sub, schema.get("items", {}), f"{where}[{index}]")
+
+
+def _check_one_of(value, options: list[dict], where: str) -> None:
+    matches = 0
+    for option in options:
+        try:
+            _check(value, option, where)
+        except AssertionError:
+            continue
+        matches += 1
+    assert matches == 1, f"{where}: {value!r} matches {matches} of oneOf"
+
+
+def _check_object(value: dict, schema: dict, where: str) -> None:
+    for name in schema.get("required", []):
+        assert name in value, f"{where}: missing {name}"
+    properties = schema.get("properties", {})
+    for name, sub in value.items():
+        if name in properties:
+            _check(sub, properties[name], f"{where}.{name}")
+        elif isinstance(schema.get("additionalProperties"), dict):
+            _check(sub, schema["additionalProperties"], f"{where}.{name}")
 
 
 @pytest.fixture
@@ -668,7 +677,7 @@ def test_the_openapi_document_describes_the_endpoint(openapi):
     assert items["maxItems"] == MAX_ITEMS
     item = items["items"]
     assert set(item["required"]) == {"uuid", "kind", "fields"}
-    assert item["properties"]["kind"]["enum"] == list(KINDS)
+    assert item["properties"]["kind"]["enum"] == kind_names()
     assert set(operation["responses"]) == {"200", "400", "401", "413"}
     result = operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["results"]
     assert set(result["items"]["properties"]["status"]["enum"]) == STATUSES

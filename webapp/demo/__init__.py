@@ -1,1 +1,1 @@
-"""The demo station: a commercial and nightlife district modelled on the real one in DOMAIN.md."""
+"""The demo station: a commercial and nightlife district modelled on the real one in docs/domain.md."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from webapp.access import MEDIATION_ROLES, can_see_branch, roles_required
+from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
 from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
@@ -103,6 +103,6 @@ def admin():
 
 
 @bp.route("/none")
-@login_required
+@allow(signed_in)
 def no_role():
     return render_page("home/no_role.html")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
@@ -25,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
 from webapp.leads.codes import (
     CATEGORY_LABELS,
     FAILURE_ROUTE_LABELS,
@@ -41,8 +40,6 @@ from webapp.leads.codes import (
 from webapp.leads.services import LeadInput, PartyInput
 from webapp.org.forms import MultiCheckboxField
 
-UUID_PATTERN = Regexp(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-                      message=_l("Not a valid report id."))
 SUMMARY_QUICK_MAX = 500
 SUMMARY_DESK_MAX = 2000
 
@@ -52,29 +49,10 @@ def _choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
     return options + [SelectChoice(str(code), label) for code, label in labels.items()]
 
 
-class RecordedAtField(HiddenField):
-    """The phone's clock when the report was made (ISO 8601); missing means "now"."""
-
-    def process_formdata(self, valuelist):
-        self.data = None
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            return
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError as error:
-            raise ValueError(_l("Not a valid time.")) from error
-        self.data = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
 class PlaceMixin:
     """Where: a community picked from the list, or the phone's GPS position."""
 
-    community_id = SelectField(_l("Community"), coerce=_optional_int, validate_choice=True)
+    community_id = SelectField(_l("Community"), coerce=optional_int, validate_choice=True)
     latitude = HiddenField(validators=[Optional()])
     longitude = HiddenField(validators=[Optional()])
     gps_accuracy_m = HiddenField(validators=[Optional()])
@@ -178,7 +156,7 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
     head_count = IntegerField(_l("How many people"), validators=[Optional(), NumberRange(1, 100_000)])
     risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, _l("Let the rules grade it")))
     risk_factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS))
-    grid_id = SelectField(_l("Grid"), coerce=_optional_int)
+    grid_id = SelectField(_l("Grid"), coerce=optional_int)
     parties = FieldList(FormField(PartyForm), min_entries=2, max_entries=10)
     photos = MultipleFileField(_l("Photos"))
 
@@ -222,7 +200,7 @@ class ActionForm(FlaskForm):
     risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, ""), validate_choice=False)
     factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS),
                                  validate_choice=False)
-    assignee_id = SelectField(_l("Assign to"), coerce=_optional_int, validate_choice=False)
+    assignee_id = SelectField(_l("Assign to"), coerce=optional_int, validate_choice=False)
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
     comment = TextAreaField(_l("Instructions"), validators=[Optional(), Length(max=500)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.leads.codes import RISK_ORDER, Risk
+from webapp.leads.codes import RISK_ORDER, RISK_RANK, Risk
 
 RED_FACTORS = {"criminal_tendency", "extreme_act", "group_incident"}
 # Repeat calls are not a factor here: the repeat rule bumps the grade by one level instead.
@@ -40,3 +40,11 @@ def bump(risk: Risk) -> Risk:
     """One level more serious (blue → yellow → orange → red); red stays red."""
     index = RISK_ORDER.index(risk)
     return RISK_ORDER[min(index + 1, len(RISK_ORDER) - 1)]
+
+
+def set_risk(lead, risk: Risk, factors: set[str], confirmed: bool) -> None:
+    """Give `lead` a grade (with its factors); `confirmed` means a person assessed it."""
+    lead.risk = risk.value
+    lead.risk_rank = RISK_RANK[risk]
+    lead.risk_factors = ",".join(sorted(factors))
+    lead.risk_confirmed = confirmed

@@ -7,12 +7,13 @@ requested, supervised (督办), reopened. Every step writes the timeline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
-from webapp.access import can_handle_lead
+from webapp.access import can_be_assigned, may_take_step
 from webapp.extensions import db
 from webapp.leads.codes import (
     ACTIVE_STATUSES,
@@ -25,14 +26,16 @@ from webapp.leads.codes import (
     Status,
 )
 from webapp.leads.deadlines import Deadline, due_at
+from webapp.leads.events import lead_stepped
+from webapp.leads.grading import set_risk
 from webapp.leads.models import Lead, LeadEvent
-from webapp.leads.services import add_event, set_risk
-from webapp.notify.services import Kind, notify
-from webapp.org.models import Role, Station, User
-from webapp.org.services import people_with_role
+from webapp.leads.timeline import add_event
+from webapp.org.models import User
 from webapp.timeutil import utcnow
 
 S = Status
+Deadlines = dict[Risk, Deadline]
+Handler = Callable[..., dict]
 
 
 class LifecycleError(Exception):
@@ -45,60 +48,11 @@ class LifecycleError(Exception):
         self.field = field
 
 
-@dataclass(frozen=True)
-class Step:
-    name: str
-    sources: frozenset[Status]  # statuses it may start from
-    target: Status | None  # None: the status stays (a side state or an assessment)
-    who: str  # "handler" (assignee or supervisor), "assignee", "supervisor", "grader"
-
-
-STEPS = {
-    step.name: step
-    for step in (
-        Step("grade", frozenset(ACTIVE_STATUSES), None, "grader"),
-        Step("assign", frozenset({S.REGISTERED, S.GRADED, S.ASSIGNED, S.ACCEPTED}), S.ASSIGNED,
-             "supervisor"),
-        Step("accept", frozenset({S.ASSIGNED}), S.ACCEPTED, "assignee"),
-        Step("return", frozenset({S.ASSIGNED}), S.GRADED, "assignee"),
-        Step("start_mediation", frozenset({S.ACCEPTED}), S.IN_MEDIATION, "handler"),
-        Step("resolve", frozenset({S.ACCEPTED, S.IN_MEDIATION}), S.RESOLVED, "handler"),
-        Step("fail", frozenset({S.IN_MEDIATION}), S.FAILED, "handler"),
-        Step("transfer", frozenset({S.ACCEPTED, S.IN_MEDIATION}), S.TRANSFERRED, "handler"),
-        Step("monitor", frozenset({S.RESOLVED}), S.MONITORING, "handler"),
-        Step("return_visit", frozenset({S.RESOLVED, S.MONITORING, S.FAILED, S.TRANSFERRED}),
-             S.RETURN_VISIT, "handler"),
-        Step("close", frozenset({S.RETURN_VISIT}), S.CLOSED, "handler"),
-        Step("reopen", frozenset({S.RESOLVED, S.FAILED, S.TRANSFERRED, S.MONITORING, S.RETURN_VISIT,
-                                  S.CLOSED}), S.ASSIGNED, "handler"),
-        Step("request_extension", frozenset({S.ACCEPTED, S.IN_MEDIATION}), None, "assignee"),
-        Step("grant_extension", frozenset(OPEN_STATUSES), None, "supervisor"),
-        Step("supervise", frozenset(ACTIVE_STATUSES), None, "supervisor"),
-        Step("link_duplicate", frozenset(OPEN_STATUSES), S.CLOSED, "handler"),
-    )
-}
-
-
-def allowed(user: User, lead: Lead, step: Step) -> bool:
-    """May `user` take `step` on `lead` as far as roles go (status aside)?"""
-    if lead.station_id != user.station_id:
-        return False
-    if step.who == "supervisor":
-        return user.has_role(Role.SUPERVISOR)
-    if step.who == "assignee":
-        return lead.assignee_id == user.id
-    if step.who == "grader":
-        return can_handle_lead(user, lead) or (
-            user.has_role(Role.OFFICER) and lead.community is not None
-            and lead.community.officer_id == user.id and not lead.is_compartmented
-        )
-    return can_handle_lead(user, lead)
-
-
 def available_steps(user: User, lead: Lead) -> list[str]:
+    """The steps `user` may take on `lead` now (for the buttons on the lead's page)."""
     status = Status(lead.status)
     return [name for name, step in STEPS.items()
-            if status in step.sources and allowed(user, lead, step)
+            if status in step.sources and may_take_step(user, lead, step.who)
             and not (name == "grant_extension" and not lead.extension_requested)]
 
 
@@ -111,19 +65,19 @@ def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
     step = STEPS.get(name)
     if step is None:
         raise LifecycleError("unknown_step")
-    if not allowed(actor, lead, step):
+    if not may_take_step(actor, lead, step.who):
         raise LifecycleError("not_permitted", forbidden=True)
     status = Status(lead.status)
     if status not in step.sources:
         raise LifecycleError("wrong_status")
     now = now or utcnow()
-    handler = _HANDLERS[name]
-    detail = handler(lead, actor, deadlines, now, **params) or {}
+    detail = step.handler(lead, actor, deadlines, now, **params) or {}
     if step.target is not None:
         lead.status = step.target.value
     event = add_event(lead, actor, name, status.value, lead.status, at=now, **detail)
     event.uuid = step_uuid
     db.session.flush()
+    lead_stepped.send(lead, step=name, actor=actor, from_status=status.value, detail=detail, at=now)
     return lead
 
 
@@ -131,11 +85,8 @@ def step_already_taken(step_uuid: str) -> LeadEvent | None:
     return db.session.scalar(select(LeadEvent).where(LeadEvent.uuid == step_uuid))
 
 
-def _supervisors(lead: Lead) -> list[User]:
-    return people_with_role(db.session.get(Station, lead.station_id), Role.SUPERVISOR)
-
-
-def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = None, note: str = ""):
+def _grade(lead: Lead, actor: User, deadlines: Deadlines, now: datetime,
+           risk: str, factors: set[str] | None = None, note: str = "") -> dict:
     try:
         grade = Risk(risk)
     except ValueError as error:
@@ -152,15 +103,12 @@ def _grade(lead, actor, deadlines, now, risk: str, factors: set[str] | None = No
         lead.due_at = due_at(deadlines, lead.risk, lead.cycle_started_at)
     if lead.status == S.REGISTERED:
         lead.status = S.GRADED.value
-    if grade == Risk.RED and previous != Risk.RED.value:
-        notify(_supervisors(lead), Kind.RED_LEAD, lead.id)
     return {"risk": grade.value, "previous": previous, "factors": sorted(factors), "note": note}
 
 
-def _assign(lead, actor, deadlines, now, assignee: User | None = None):
-    if assignee is None or assignee.station_id != lead.station_id or not assignee.has_role(
-        Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM
-    ):
+def _assign(lead: Lead, actor: User, deadlines: Deadlines, now: datetime,
+            assignee: User | None = None) -> dict:
+    if assignee is None or not can_be_assigned(assignee, lead):
         raise LifecycleError("bad_assignee", field="assignee")
     lead.assignee = assignee
     lead.assigned_at = now
@@ -168,31 +116,26 @@ def _assign(lead, actor, deadlines, now, assignee: User | None = None):
     lead.returned_reason = ""
     if lead.due_at is None:
         lead.due_at = due_at(deadlines, lead.risk, lead.received_at)
-    notify([assignee], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
     return {"assignee": assignee.display_name}
 
 
-def _accept(lead, actor, deadlines, now):
+def _accept(lead: Lead, actor: User, deadlines: Deadlines, now: datetime) -> dict:
     lead.accepted_at = now
     return {}
 
 
-def _return(lead, actor, deadlines, now, reason: str = ""):
+def _return(lead: Lead, actor: User, deadlines: Deadlines, now: datetime, reason: str = "") -> dict:
     if not reason.strip():
         raise LifecycleError("reason_required", field="reason")
     lead.assignee = None
     lead.assigned_at = None
     lead.returned_reason = reason.strip()[:500]
-    notify(_supervisors(lead), Kind.RETURNED, lead.id, occurrence=str(now.timestamp()))
     return {"reason": lead.returned_reason}
 
 
-def _start_mediation(lead, actor, deadlines, now):
-    return {}
-
-
-def _outcome(choices: dict, field: str):
-    def handler(lead, actor, deadlines, now, outcome: str = "", note: str = ""):
+def _outcome(choices: dict, field: str) -> Handler:
+    def handler(lead: Lead, actor: User, deadlines: Deadlines, now: datetime, outcome: str = "",
+                note: str = "") -> dict:
         if outcome not in choices:
             raise LifecycleError("bad_outcome", field=field)
         lead.outcome = outcome
@@ -203,16 +146,16 @@ def _outcome(choices: dict, field: str):
     return handler
 
 
-def _plain(lead, actor, deadlines, now):
+def _plain(lead: Lead, actor: User, deadlines: Deadlines, now: datetime) -> dict:
     return {}
 
 
-def _close(lead, actor, deadlines, now, note: str = ""):
+def _close(lead: Lead, actor: User, deadlines: Deadlines, now: datetime, note: str = "") -> dict:
     lead.closed_at = now
     return {"note": note.strip()[:500]}
 
 
-def _reopen(lead, actor, deadlines, now, reason: str = ""):
+def _reopen(lead: Lead, actor: User, deadlines: Deadlines, now: datetime, reason: str = "") -> dict:
     if not reason.strip():
         raise LifecycleError("reason_required", field="reason")
     if lead.assignee is None:
@@ -224,11 +167,11 @@ def _reopen(lead, actor, deadlines, now, reason: str = ""):
     lead.due_at = due_at(deadlines, lead.risk, now)
     lead.assigned_at = now
     lead.accepted_at = None
-    notify([lead.assignee], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
     return {"reason": reason.strip()[:500]}
 
 
-def _request_extension(lead, actor, deadlines, now, reason: str = ""):
+def _request_extension(lead: Lead, actor: User, deadlines: Deadlines, now: datetime,
+                       reason: str = "") -> dict:
     if not reason.strip():
         raise LifecycleError("reason_required", field="reason")
     lead.extension_requested = True
@@ -236,7 +179,8 @@ def _request_extension(lead, actor, deadlines, now, reason: str = ""):
     return {"reason": lead.extension_reason}
 
 
-def _grant_extension(lead, actor, deadlines, now, new_due: datetime | None = None):
+def _grant_extension(lead: Lead, actor: User, deadlines: Deadlines, now: datetime,
+                     new_due: datetime | None = None) -> dict:
     if not lead.extension_requested:
         raise LifecycleError("no_extension_requested")
     if new_due is None or new_due <= now:
@@ -246,19 +190,19 @@ def _grant_extension(lead, actor, deadlines, now, new_due: datetime | None = Non
     return {"due_at": new_due.isoformat()}
 
 
-def _supervise(lead, actor, deadlines, now, until: datetime | None = None, comment: str = ""):
+def _supervise(lead: Lead, actor: User, deadlines: Deadlines, now: datetime,
+               until: datetime | None = None, comment: str = "") -> dict:
     if until is None or until <= now:
         raise LifecycleError("due_in_past", field="until")
     if not comment.strip():
         raise LifecycleError("comment_required", field="comment")
     lead.supervised_until = until
     lead.supervision_comment = comment.strip()[:500]
-    if lead.assignee is not None:
-        notify([lead.assignee], Kind.SUPERVISED, lead.id, occurrence=str(now.timestamp()))
     return {"until": until.isoformat(), "comment": lead.supervision_comment}
 
 
-def _link_duplicate(lead, actor, deadlines, now, original: Lead | None = None):
+def _link_duplicate(lead: Lead, actor: User, deadlines: Deadlines, now: datetime,
+                    original: Lead | None = None) -> dict:
     if original is None or original.station_id != lead.station_id:
         raise LifecycleError("bad_original", field="original")
     seen = {original.id}
@@ -275,21 +219,41 @@ def _link_duplicate(lead, actor, deadlines, now, original: Lead | None = None):
     return {"original": original.id}
 
 
-_HANDLERS = {
-    "grade": _grade,
-    "assign": _assign,
-    "accept": _accept,
-    "return": _return,
-    "start_mediation": _start_mediation,
-    "resolve": _outcome(RESOLUTION_LABELS, "outcome"),
-    "fail": _outcome(FAILURE_ROUTE_LABELS, "outcome"),
-    "transfer": _outcome(TRANSFER_TARGET_LABELS, "outcome"),
-    "monitor": _plain,
-    "return_visit": _plain,
-    "close": _close,
-    "reopen": _reopen,
-    "request_extension": _request_extension,
-    "grant_extension": _grant_extension,
-    "supervise": _supervise,
-    "link_duplicate": _link_duplicate,
+@dataclass(frozen=True)
+class Step:
+    name: str
+    sources: frozenset[Status]  # statuses it may start from
+    target: Status | None  # None: the status stays (a side state or an assessment)
+    who: str  # "handler" (assignee or supervisor), "assignee", "supervisor", "grader": see access
+    handler: Handler  # checks the step's input, changes the lead, returns the timeline's detail
+
+
+# The lifecycle in one table: name, allowed from, to, who, what it does (docs/domain.md).
+STEPS: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step("grade", frozenset(ACTIVE_STATUSES), None, "grader", _grade),
+        Step("assign", frozenset({S.REGISTERED, S.GRADED, S.ASSIGNED, S.ACCEPTED}), S.ASSIGNED,
+             "supervisor", _assign),
+        Step("accept", frozenset({S.ASSIGNED}), S.ACCEPTED, "assignee", _accept),
+        Step("return", frozenset({S.ASSIGNED}), S.GRADED, "assignee", _return),
+        Step("start_mediation", frozenset({S.ACCEPTED}), S.IN_MEDIATION, "handler", _plain),
+        Step("resolve", frozenset({S.ACCEPTED, S.IN_MEDIATION}), S.RESOLVED, "handler",
+             _outcome(RESOLUTION_LABELS, "outcome")),
+        Step("fail", frozenset({S.IN_MEDIATION}), S.FAILED, "handler",
+             _outcome(FAILURE_ROUTE_LABELS, "outcome")),
+        Step("transfer", frozenset({S.ACCEPTED, S.IN_MEDIATION}), S.TRANSFERRED, "handler",
+             _outcome(TRANSFER_TARGET_LABELS, "outcome")),
+        Step("monitor", frozenset({S.RESOLVED}), S.MONITORING, "handler", _plain),
+        Step("return_visit", frozenset({S.RESOLVED, S.MONITORING, S.FAILED, S.TRANSFERRED}),
+             S.RETURN_VISIT, "handler", _plain),
+        Step("close", frozenset({S.RETURN_VISIT}), S.CLOSED, "handler", _close),
+        Step("reopen", frozenset({S.RESOLVED, S.FAILED, S.TRANSFERRED, S.MONITORING, S.RETURN_VISIT,
+                                  S.CLOSED}), S.ASSIGNED, "handler", _reopen),
+        Step("request_extension", frozenset({S.ACCEPTED, S.IN_MEDIATION}), None, "assignee",
+             _request_extension),
+        Step("grant_extension", frozenset(OPEN_STATUSES), None, "supervisor", _grant_extension),
+        Step("supervise", frozenset(ACTIVE_STATUSES), None, "supervisor", _supervise),
+        Step("link_duplicate", frozenset(OPEN_STATUSES), S.CLOSED, "handler", _link_duplicate),
+    )
 }

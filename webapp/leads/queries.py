@@ -1,4 +1,4 @@
-"""Lead lists. Every query starts from the viewer's scope (webapp/access.py), so a lead a person
+"""Lead lists. Every query starts from the viewer's scope (webapp/access/leads.py), so a lead a person
 may not see is absent from every list, count and search — not just hidden in a template.
 
 Lists use keyset pagination on the lead id (newest first): page N costs the same as page 1,
@@ -143,15 +143,6 @@ def my_reports(viewer: User, before: int | None = None, per_page: int = PAGE_SIZ
     rows = list(db.session.scalars(statement.order_by(Lead.id.desc()).limit(per_page + 1)))
     next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
     return LeadPage(rows[:per_page], next_cursor)
-
-
-def visible_lead(viewer: User, lead_id: int) -> Lead | None:
-    """The lead if the viewer may see it at all (case or own report), else None (→ 404)."""
-    return db.session.scalar(select(Lead).where(Lead.id == lead_id, lead_scope(viewer)))
-
-
-def is_case_for(viewer: User, lead: Lead) -> bool:
-    return db.session.scalar(select(Lead.id).where(Lead.id == lead.id, case_scope(viewer))) is not None
 
 
 @dataclass(frozen=True)

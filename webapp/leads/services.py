@@ -1,4 +1,4 @@
-"""Lead intake: register in full, grade, route, detect repeats, notify. One path for every channel.
+"""Lead intake: register in full, grade, route, detect repeats, announce. One path for every channel.
 
 The desk form, the volunteer's quick form and the phone's outbox replay all call `register_lead`;
 replaying the same UUID any number of times yields the one lead it made first.
@@ -6,7 +6,6 @@ replaying the same UUID any number of times yields the one lead it made first.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid as uuid_module
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from sqlalchemy import func, or_, select
 
 from webapp.extensions import db
 from webapp.leads.codes import (
-    RISK_RANK,
     SOURCES_WITH_REFERENCE,
     UNGRADED_RANK,
     Risk,
@@ -24,20 +22,20 @@ from webapp.leads.codes import (
     Status,
 )
 from webapp.leads.deadlines import Deadline, due_at
-from webapp.leads.grading import bump, factors_from_flags, suggest_grade
-from webapp.leads.models import Lead, LeadEvent, LeadParty, LeadPhoto
-from webapp.leads.photos import clean_photo
-from webapp.leads.routing import route
-from webapp.notify.services import Kind, notify
+from webapp.leads.events import lead_registered
+from webapp.leads.grading import bump, factors_from_flags, set_risk, suggest_grade
+from webapp.leads.models import Lead, LeadParty, LeadPhoto
+from webapp.leads.photos import CleanPhoto, clean_photo
+from webapp.leads.routing import Route, route
+from webapp.leads.timeline import add_event
 from webapp.org.models import Community, Grid, Role, Station, User
-from webapp.org.services import people_with_role
-from webapp.timeutil import utcnow
+from webapp.timeutil import CLOCK_TOLERANCE, utcnow
 
 # A report about the same household or person within this window counts towards "repeat calls".
 REPEAT_WINDOW = timedelta(days=30)
 REPEAT_THRESHOLD = 3  # the third lead on the same household or party
-# The phone's clock may drift; a recorded time ahead of the server by more than this is clamped.
-CLOCK_TOLERANCE = timedelta(minutes=10)
+__all__ = ["CLOCK_TOLERANCE", "IntakeError", "IntakeResult", "LeadInput", "PartyInput", "register_lead",
+           "possible_duplicates"]
 
 
 class IntakeError(ValueError):
@@ -95,24 +93,6 @@ def normalise_address(address: str) -> str:
     return re.sub(r"[\s,，.。#号-]+", "", address).lower()
 
 
-def add_event(lead: Lead, actor: User | None, kind: str, from_status: str = "",
-              to_status: str = "", at: datetime | None = None, **detail) -> LeadEvent:
-    event = LeadEvent(
-        kind=kind, actor=actor, from_status=from_status, to_status=to_status,
-        at=at or utcnow(),
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else "",
-    )
-    lead.events.append(event)
-    return event
-
-
-def set_risk(lead: Lead, risk: Risk, factors: set[str], confirmed: bool) -> None:
-    lead.risk = risk.value
-    lead.risk_rank = RISK_RANK[risk]
-    lead.risk_factors = ",".join(sorted(factors))
-    lead.risk_confirmed = confirmed
-
-
 def count_related_leads(station: Station, data: LeadInput, since: datetime) -> int:
     """Leads in the window about the same household (address) or the same party (phone, ID)."""
     conditions = []
@@ -156,34 +136,51 @@ def validate(data: LeadInput) -> None:
 
 def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadline],
                   max_photo_bytes: int) -> IntakeResult:
-    """Register a lead in full, grade it, route it and tell the people who must know.
-
-    Idempotent on `data.uuid`. Raises IntakeError (or PhotoError) and stores nothing when the
-    input breaks a rule.
+    """Register a lead in full, grade it, route it and announce it (leads' alerts tell the people
+    who must know). Idempotent on `data.uuid`. Raises IntakeError (or PhotoError) and stores
+    nothing when the input breaks a rule.
     """
-    if data.uuid:
-        existing = db.session.scalar(select(Lead).where(Lead.uuid == data.uuid))
-        if existing is not None:
-            if existing.reporter_id != reporter.id:
-                raise IntakeError("uuid", "uuid_taken")
-            return IntakeResult(existing, created=False)
+    earlier = _registered_before(reporter, data.uuid)
+    if earlier is not None:
+        return IntakeResult(earlier, created=False)
     validate(data)
     photos = [clean_photo(raw, max_photo_bytes) for raw in data.photos]
-
     now = utcnow()
-    station = reporter.station
-    recorded_at = min(data.recorded_at or now, now + CLOCK_TOLERANCE)
-    destination = route(station, data.community, data.grid, data.longitude, data.latitude)
+    destination = route(reporter.station, data.community, data.grid, data.longitude, data.latitude)
+    lead = _register_in_full(reporter, data, destination, photos, now)
+    _grade_on_intake(lead, reporter, data, deadlines, now)
+    db.session.add(lead)
+    db.session.flush()
+    _route(lead, destination, now)
+    _share_with_teams(lead, now)
+    db.session.flush()
+    lead_registered.send(lead, routed=destination.routable, at=now)
+    return IntakeResult(lead, created=True)
 
+
+def _registered_before(reporter: User, uuid: str | None) -> Lead | None:
+    """The lead this phone-made UUID already made (a replay), if any; another person's is refused."""
+    if not uuid:
+        return None
+    existing = db.session.scalar(select(Lead).where(Lead.uuid == uuid))
+    if existing is not None and existing.reporter_id != reporter.id:
+        raise IntakeError("uuid", "uuid_taken")
+    return existing
+
+
+def _register_in_full(reporter: User, data: LeadInput, destination: Route,
+                      photos: list[CleanPhoto], now: datetime) -> Lead:
+    """Everything reported, as reported (全量登记): nothing is discarded."""
     lead = Lead(
-        uuid=data.uuid or str(uuid_module.uuid4()), station_id=station.id, source=data.source.value,
+        uuid=data.uuid or str(uuid_module.uuid4()), station_id=reporter.station_id, source=data.source.value,
         source_ref=data.source_ref.strip(), category=data.category, subtype=data.subtype,
         summary=data.summary.strip(), flag_dv=data.flag_dv, flag_minor=data.flag_minor,
         flag_watched=data.flag_watched, flag_many_people=data.flag_many_people,
         head_count=data.head_count if data.flag_many_people else None,
         community=destination.community, grid=destination.grid, address=data.address.strip(),
         latitude=data.latitude, longitude=data.longitude, gps_accuracy_m=data.gps_accuracy_m,
-        reporter_id=reporter.id, visit_id=data.visit_id, recorded_at=recorded_at,
+        reporter_id=reporter.id, visit_id=data.visit_id,
+        recorded_at=min(data.recorded_at or now, now + CLOCK_TOLERANCE),
         received_at=now, cycle_started_at=now, status=Status.REGISTERED.value,
         risk_rank=UNGRADED_RANK,
     )
@@ -196,16 +193,19 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
                                      sha256=photo.sha256, taken_at=photo.taken_at, data=photo.data))
     add_event(lead, reporter, "registered", to_status=Status.REGISTERED.value, at=now,
               source=data.source.value)
+    return lead
 
-    # Grade: the desk's choice is an assessment; otherwise the intake rules give a first grade.
+
+def _grade_on_intake(lead: Lead, reporter: User, data: LeadInput, deadlines: dict[Risk, Deadline],
+                     now: datetime) -> None:
+    """The desk's choice is an assessment; otherwise the intake rules give a first grade, so the
+    deadline starts at once. A third lead on the same household or party raises it one level."""
     factors = set(data.risk_factors) | factors_from_flags(
         dv=data.flag_dv, minor=data.flag_minor, watched=data.flag_watched,
         many_people=data.flag_many_people, head_count=data.head_count,
     )
-    related = count_related_leads(station, data, now - REPEAT_WINDOW) if destination.community or \
-        data.parties else 0
     grade = data.risk or suggest_grade(data.category, data.subtype, factors)
-    if related + 1 >= REPEAT_THRESHOLD:
+    if _is_repeat(reporter.station, data, lead.community, now):
         lead.flag_repeat = True
         factors.add("repeat_calls")
         grade = bump(grade)
@@ -217,30 +217,32 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
               repeat=lead.flag_repeat, by_rules=not confirmed)
     lead.due_at = due_at(deadlines, lead.risk, now)
 
-    db.session.add(lead)
-    db.session.flush()
-    supervisors = people_with_role(station, Role.SUPERVISOR)
 
-    if destination.routable:
-        lead.status = Status.ASSIGNED.value
-        lead.assignee = destination.officer
-        lead.assigned_at = now
-        add_event(lead, None, "assigned", Status.GRADED.value, Status.ASSIGNED.value, at=now,
-                  assignee=destination.officer.display_name, matched_by=destination.matched_by)
-        notify([destination.officer], Kind.ASSIGNED, lead.id, occurrence=str(now.timestamp()))
-    else:
+def _is_repeat(station: Station, data: LeadInput, community: Community | None, now: datetime) -> bool:
+    """Is this the third lead on the same household or party within the window?"""
+    if community is None and not data.parties:
+        return False
+    return count_related_leads(station, data, now - REPEAT_WINDOW) + 1 >= REPEAT_THRESHOLD
+
+
+def _route(lead: Lead, destination: Route, now: datetime) -> None:
+    """To the responsible officer, or into the supervisors' intake queue."""
+    if not destination.routable:
         add_event(lead, None, "unroutable", at=now, matched_by=destination.matched_by)
-        notify(supervisors, Kind.UNROUTABLE, lead.id)
-    if lead.risk == Risk.RED:
-        notify(supervisors, Kind.RED_LEAD, lead.id)
+        return
+    lead.status = Status.ASSIGNED.value
+    lead.assignee = destination.officer
+    lead.assigned_at = now
+    add_event(lead, None, "assigned", Status.GRADED.value, Status.ASSIGNED.value, at=now,
+              assignee=destination.officer.display_name, matched_by=destination.matched_by)
+
+
+def _share_with_teams(lead: Lead, now: datetime) -> None:
+    """DV leads are the task force's too, minors' the youth team's (their compartments)."""
     if lead.flag_dv:
-        notify(people_with_role(station, Role.DV_TEAM), Kind.COMPARTMENT, lead.id, "dv")
         add_event(lead, None, "shared_with_team", at=now, team=Role.DV_TEAM.value)
     if lead.flag_minor:
-        notify(people_with_role(station, Role.YOUTH_TEAM), Kind.COMPARTMENT, lead.id, "minor")
         add_event(lead, None, "shared_with_team", at=now, team=Role.YOUTH_TEAM.value)
-    db.session.flush()
-    return IntakeResult(lead, created=True)
 
 
 def possible_duplicates(lead: Lead, scope, window: timedelta = REPEAT_WINDOW, limit: int = 5) -> list[Lead]:

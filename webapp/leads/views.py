@@ -4,36 +4,35 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from webapp import access
 from webapp.access import (
+    allow,
     can_handle_lead,
+    can_list_leads,
     can_report_leads,
     can_reveal_identities,
     can_see_branch,
+    can_see_queues,
     can_see_reporter,
     can_use_desk_intake,
     case_scope,
+    signed_in,
 )
 from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
 from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
-from webapp.leads.intake import (
-    build_action_form,
-    build_desk_form,
-    build_report_form,
-    submit_lead_form,
-    submit_step_form,
-)
+from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import STEP_LABELS
 from webapp.leads.lifecycle import STEPS, available_steps, step_already_taken
 from webapp.leads.models import Lead, LeadPhoto
 from webapp.leads.services import possible_duplicates
+from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org import services as org
-from webapp.org.models import Role
 from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
@@ -42,12 +41,7 @@ from webapp.visits.models import Visit
 def _visit_for_prefill() -> Visit | None:
     """`?visit=<id>`: a lead made from one of my visits' findings (404 for anyone else's)."""
     visit_id = request.args.get("visit", type=int)
-    if not visit_id:
-        return None
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or visit.visitor_id != current_user.id:
-        abort(404)
-    return visit
+    return access.own_visit(current_user, visit_id) if visit_id else None
 
 
 def _prefill_from_visit(form) -> Visit | None:
@@ -93,18 +87,14 @@ def _intake_page(form, template: str, block: str) -> Response:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@allow(can_report_leads)
 def report():
-    if not can_report_leads(current_user):
-        abort(403)
     return _intake_page(build_report_form(current_user), "leads/report.html", "report_form")
 
 
 @bp.route("/desk", methods=["GET", "POST"])
-@login_required
+@allow(can_use_desk_intake)
 def desk():
-    if not can_use_desk_intake(current_user):
-        abort(403)
     return _intake_page(build_desk_form(current_user), "leads/desk.html", "desk_form")
 
 
@@ -125,12 +115,10 @@ def _detail_context(lead: Lead, action_form: ActionForm | None = None, revealed:
 
 
 @bp.route("/<int:lead_id>")
-@login_required
+@allow(signed_in)
 def detail(lead_id: int):
-    lead = queries.visible_lead(current_user, lead_id)
-    if lead is None:
-        abort(404)
-    if not queries.is_case_for(current_user, lead):
+    lead = access.seen_lead(current_user, lead_id)
+    if not access.is_case_for(current_user, lead):
         # The reporter follows their report in plain words; the case itself is not theirs to see.
         return readable_offline(render_page("leads/progress.html", lead=lead))
     if request.args.get("masked"):
@@ -151,25 +139,18 @@ def offline_copies(leads: list[Lead]) -> list[str]:
 
 
 @bp.route("/<int:lead_id>/reveal", methods=["POST"])
-@login_required
+@allow(signed_in)
 def reveal(lead_id: int):
-    lead = queries.visible_lead(current_user, lead_id)
-    if lead is None:
-        abort(404)
-    if not can_reveal_identities(current_user, lead):
-        abort(403)
+    lead = access.lead_to_reveal(current_user, lead_id)
     audit(current_user, "reveal_identities", "lead", lead.id, request.remote_addr or "")
     db.session.commit()
     return render_page("leads/detail.html", block="parties", **_detail_context(lead, revealed=True))
 
 
 @bp.route("/<int:lead_id>/photos/<int:photo_id>")
-@login_required
+@allow(signed_in)
 def photo(lead_id: int, photo_id: int):
-    lead = queries.visible_lead(current_user, lead_id)
-    picture = db.session.get(LeadPhoto, photo_id)
-    if lead is None or picture is None or picture.lead_id != lead.id:
-        abort(404)
+    lead, picture = access.lead_photo(current_user, lead_id, photo_id)
     if lead.is_compartmented:
         audit(current_user, "view_photo", "lead", lead.id, request.remote_addr or "", photo=photo_id)
         db.session.commit()
@@ -180,10 +161,10 @@ def photo(lead_id: int, photo_id: int):
 
 
 @bp.route("/<int:lead_id>/steps/<step>", methods=["POST"])
-@login_required
+@allow(signed_in)
 def act(lead_id: int, step: str):
-    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, case_scope(current_user)))
-    if lead is None or step not in STEPS:
+    lead = access.case_lead(current_user, lead_id)
+    if step not in STEPS:
         abort(404)
     form = build_action_form(current_user, lead)
     replay = form.uuid.data and step_already_taken(form.uuid.data)
@@ -225,10 +206,8 @@ def _filters_from_args() -> queries.LeadFilters:
 
 
 @bp.route("/")
-@login_required
+@allow(can_list_leads)
 def index():
-    if not current_user.has_role(Role.OFFICER, Role.SUPERVISOR, Role.DV_TEAM, Role.YOUTH_TEAM):
-        abort(403)
     filters = _filters_from_args()
     page = queries.lead_list(current_user, filters, utcnow(), before=request.args.get("before", type=int))
     kept = {k: v for k, v in request.args.items() if k != "before" and v}
@@ -237,21 +216,19 @@ def index():
         "leads/index.html", block="lead_rows", page=page, filters=filters, now=utcnow(), next_url=next_url,
         communities=org.communities(current_user.station), risk_labels=RISK_SHORT_LABELS,
         queue_counts=queries.queue_counts(current_user, utcnow())
-        if current_user.has_role(Role.SUPERVISOR) else None,
+        if can_see_queues(current_user) else None,
     )
 
 
 @bp.route("/mine")
-@login_required
+@allow(signed_in)
 def mine():
     page = queries.my_reports(current_user, before=request.args.get("before", type=int))
     return readable_offline(render_page("leads/mine.html", block="report_rows", page=page))
 
 
 @bp.route("/branch")
-@login_required
+@allow(can_see_branch)
 def branch():
-    if not can_see_branch(current_user):
-        abort(403)
     return render_page("leads/branch.html",
                        members=queries.branch_contributions(current_user.station_id))

@@ -1,6 +1,8 @@
 """Notifications: an inbox entry per person and event, and its push delivery state.
 
-No text and no URL are stored: both are made when shown or sent, in the reader's language.
+A notification points at a subject (a kind and an id: a lead, later a case or a letter) and carries
+the link and the neutral text its feature made when it was raised, in the reader's language;
+only the kind's title is translated when shown.
 The row is the durable truth for delivery: a job that dies mid-way leaves it pending, and the
 periodic sweep sends it again.
 """
@@ -29,15 +31,19 @@ class Notification(db.Model):
     __tablename__ = "notification"
     __table_args__ = (
         Index("ix_notification_user_unread", "user_id", "read_at", "id"),
-        # One notification per person, event and lead: a repeated sweep cannot alert twice.
+        # One notification per person, event and subject: a repeated sweep cannot alert twice.
         Index("uq_notification_dedupe", "user_id", "dedupe_key", unique=True),
         Index("ix_notification_push_due", "push_status", "push_next_at"),
+        Index("ix_notification_subject", "subject_kind", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
-    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
+    subject_kind: Mapped[str] = mapped_column(String(32), default="")  # e.g. "lead"
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    link: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(String(200), default="")
     dedupe_key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

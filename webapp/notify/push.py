@@ -11,6 +11,8 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -22,8 +24,8 @@ from requests import RequestException
 from sqlalchemy import select, update
 
 from webapp.extensions import db
+from webapp.notices import title_of
 from webapp.notify.models import Notification, PushStatus, PushSubscription
-from webapp.notify.services import KIND_TITLES, Kind
 from webapp.org.models import User
 from webapp.timeutil import utcnow
 
@@ -51,14 +53,15 @@ def valid_keys(p256dh: str, auth: str) -> bool:
 
 
 def payload_for(notification: Notification, user: User) -> dict:
+    """The push message: the kind's title in the person's language, the neutral text and link
+    stored with the notification, and a tag so a newer message about the same subject replaces it."""
     locale = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
-        title = str(KIND_TITLES.get(Kind(notification.kind), notification.kind))
-        body = _("Lead #%(id)s — open Beatbook to see it.", id=notification.lead_id) \
-            if notification.lead_id else _("Open Beatbook to see it.")
-    url = url_for("leads.detail", lead_id=notification.lead_id) if notification.lead_id \
-        else url_for("notify.index")
-    tag = f"lead-{notification.lead_id}" if notification.lead_id else f"beatbook-{notification.kind}"
+        title = str(title_of(notification.kind))
+        body = notification.text or _("Open Beatbook to see it.")
+    url = notification.link or url_for("notify.index")
+    tag = f"{notification.subject_kind}-{notification.subject_id}" if notification.subject_id \
+        else f"beatbook-{notification.kind}"
     return {"title": title, "body": body, "url": url, "tag": tag, "id": notification.id}
 
 
@@ -80,8 +83,59 @@ def claim(notification_id: int) -> bool:
     return claimed == 1
 
 
-def deliver(notification_id: int) -> str:
-    """Push one notification to every device of its person. Returns the resulting status."""
+@dataclass
+class _Attempt:
+    """What one round of pushes to a person's devices came to."""
+
+    delivered: int = 0
+    retry_in: timedelta | None = None  # some push service asked to come back later
+
+    def retry(self, after: timedelta) -> None:
+        self.retry_in = max(self.retry_in or timedelta(0), after)
+
+
+def _push_to(device: PushSubscription, data: str, attempt: _Attempt, now) -> None:
+    keys = current_app.extensions["beatbook_vapid"]
+    try:
+        webpush(
+            subscription_info={"endpoint": device.endpoint,
+                               "keys": {"p256dh": device.p256dh, "auth": device.auth}},
+            data=data, vapid_private_key=keys.private_key,
+            # pywebpush writes aud/exp into this dict: a fresh one every call.
+            vapid_claims={"sub": keys.subject}, ttl=TTL_SECONDS, timeout=TIMEOUT_SECONDS,
+        )
+    except WebPushException as error:
+        status = error.response.status_code if error.response is not None else None
+        if status in (404, 410):
+            db.session.delete(device)  # the browser unsubscribed or the device is gone
+        elif status == 429 or (status is not None and status >= 500):
+            attempt.retry(_retry_after(error))
+        return
+    except RequestException:
+        attempt.retry_in = attempt.retry_in or DEFAULT_RETRY  # refused or timed out: the service may be down
+        return
+    except (ValueError, TypeError):
+        db.session.delete(device)  # keys that cannot encrypt: this device can never be reached
+        return
+    device.last_success_at = now
+    attempt.delivered += 1
+
+
+def _outcome(notification: Notification, attempt: _Attempt, now) -> str:
+    if attempt.delivered:
+        notification.pushed_at = now
+        return PushStatus.SENT.value
+    if attempt.retry_in is not None and notification.push_attempts < MAX_ATTEMPTS:
+        notification.push_next_at = now + attempt.retry_in
+        return PushStatus.PENDING.value
+    if attempt.retry_in is not None:
+        return PushStatus.FAILED.value
+    return PushStatus.NO_DEVICE.value  # every device was gone
+
+
+def deliver(notification_id: int, schedule_retry: Callable[[int, timedelta], None]) -> str:
+    """Push one notification to every device of its person. Returns the resulting status;
+    `schedule_retry(id, delay)` is called (after the commit) when a push service asked to wait."""
     if not claim(notification_id):
         return "skipped"  # done already, claimed by another job, or not due yet
     notification = db.session.get(Notification, notification_id)
@@ -92,48 +146,13 @@ def deliver(notification_id: int) -> str:
         notification.push_status = PushStatus.NO_DEVICE.value
         db.session.commit()
         return notification.push_status
-    keys = current_app.extensions["beatbook_vapid"]
     data = json.dumps(payload_for(notification, user), ensure_ascii=False)
-    delivered, retry_in = 0, None
     notification.push_attempts += 1
+    attempt = _Attempt()
     for device in devices:
-        try:
-            webpush(
-                subscription_info={"endpoint": device.endpoint,
-                                   "keys": {"p256dh": device.p256dh, "auth": device.auth}},
-                data=data, vapid_private_key=keys.private_key,
-                # pywebpush writes aud/exp into this dict: a fresh one every call.
-                vapid_claims={"sub": keys.subject}, ttl=TTL_SECONDS, timeout=TIMEOUT_SECONDS,
-            )
-        except WebPushException as error:
-            status = error.response.status_code if error.response is not None else None
-            if status in (404, 410):
-                db.session.delete(device)  # the browser unsubscribed or the device is gone
-            elif status == 429 or (status is not None and status >= 500):
-                retry_in = max(retry_in or timedelta(0), _retry_after(error))
-            continue
-        except RequestException:
-            retry_in = retry_in or DEFAULT_RETRY  # refused or timed out: the service may be down
-            continue
-        except (ValueError, TypeError):
-            db.session.delete(device)  # keys that cannot encrypt: this device can never be reached
-            continue
-        device.last_success_at = now
-        delivered += 1
-    if delivered:
-        notification.push_status = PushStatus.SENT.value
-        notification.pushed_at = now
-    elif retry_in is not None and notification.push_attempts < MAX_ATTEMPTS:
-        notification.push_status = PushStatus.PENDING.value
-        notification.push_next_at = now + retry_in
-        db.session.commit()
-        from webapp.jobs import push_notification
-
-        push_notification.schedule(args=(notification.id,), delay=retry_in.total_seconds())
-        return notification.push_status
-    elif retry_in is not None:
-        notification.push_status = PushStatus.FAILED.value
-    else:
-        notification.push_status = PushStatus.NO_DEVICE.value  # every device was gone
+        _push_to(device, data, attempt, now)
+    notification.push_status = _outcome(notification, attempt, now)
     db.session.commit()
+    if notification.push_status == PushStatus.PENDING:
+        schedule_retry(notification.id, attempt.retry_in)
     return notification.push_status

@@ -1,49 +1,29 @@
-"""Create notifications (inbox entries). Push delivery (jobs) reads the same rows."""
+"""Create notifications (inbox entries) from the notices features raise. Push delivery (jobs)
+reads the same rows. Notify knows people and subjects (a kind and an id), never what they are."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import delete, func, select
 
 from webapp.extensions import db
 from webapp.jobs import after_commit_enqueue
-from webapp.notify.models import Notification
+from webapp.notices import Notice, notice_raised
+from webapp.notify.models import Notification, PushSubscription
+from webapp.notify.push import endpoint_hash, valid_keys
+from webapp.notify.tasks import push_notification
+from webapp.org.events import person_disabled
 from webapp.org.models import User
 from webapp.timeutil import utcnow
 
 
-class Kind(enum.StrEnum):
-    ASSIGNED = "assigned"
-    RED_LEAD = "red_lead"
-    RETURNED = "returned"
-    UNROUTABLE = "unroutable"
-    SUPERVISED = "supervised"
-    COMPARTMENT = "compartment"  # a DV / minor lead for the task force or youth team
-    ESCALATED = "escalated"  # an assignment nobody accepted in time
-    DUE_SOON = "due_soon"
-    OVERDUE = "overdue"
-
-
-# Neutral words only: a notification never carries personal data, it links to the lead.
-KIND_TITLES = {
-    Kind.ASSIGNED: _l("New assignment"),
-    Kind.RED_LEAD: _l("Red lead in your area"),
-    Kind.RETURNED: _l("An assignment was returned"),
-    Kind.UNROUTABLE: _l("A lead needs routing"),
-    Kind.SUPERVISED: _l("Supervised work (督办)"),
-    Kind.COMPARTMENT: _l("A lead for your team"),
-    Kind.ESCALATED: _l("An assignment was not accepted in time"),
-    Kind.DUE_SOON: _l("Work due within a day"),
-    Kind.OVERDUE: _l("Work is overdue"),
-}
-
-
-def notify(users: Iterable[User], kind: Kind, lead_id: int, occurrence: str = "") -> int:
-    """Add one inbox entry per person for this event; repeats of the same event are ignored."""
-    key = f"{kind.value}:{lead_id}:{occurrence}"
+def notify(users: Iterable[User], notice: Notice) -> int:
+    """Add one inbox entry per person for this notice; repeats of the same event are ignored.
+    Returns how many entries were added."""
+    key = f"{notice.kind}:{notice.subject_id}:{notice.occurrence}"
     added = 0
     for user in {u.id: u for u in users}.values():
         exists = db.session.scalar(
@@ -51,12 +31,28 @@ def notify(users: Iterable[User], kind: Kind, lead_id: int, occurrence: str = ""
                                           Notification.dedupe_key == key)
         )
         if exists is None:
-            notification = Notification(user_id=user.id, kind=kind.value, lead_id=lead_id, dedupe_key=key)
+            with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+                text = str(notice.text)  # the reader's language, fixed now: the push says the same
+            notification = Notification(
+                user_id=user.id, kind=notice.kind, subject_kind=notice.subject_kind,
+                subject_id=notice.subject_id, link=notice.link, text=text[:200], dedupe_key=key,
+            )
             db.session.add(notification)
             db.session.flush()
-            after_commit_enqueue(notification.id, db.session())
+            after_commit_enqueue(push_notification, notification.id, session=db.session())
             added += 1
     return added
+
+
+@notice_raised.connect
+def _on_notice(notice: Notice, recipients: list[User]) -> int:
+    return notify(recipients, notice)
+
+
+@person_disabled.connect
+def _forget_devices(user: User) -> None:
+    # A disabled person gets no more alerts on any phone.
+    db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
 
 
 def unread_count(user: User) -> int:
@@ -81,3 +77,39 @@ def mark_read(user: User, notification_id: int) -> Notification | None:
         notification.read_at = utcnow()
     db.session.flush()
     return notification
+
+
+# --- a person's devices (push subscriptions) ------------------------------------------------------
+
+
+def devices_of(user: User) -> list[PushSubscription]:
+    return list(db.session.scalars(
+        select(PushSubscription).where(PushSubscription.user_id == user.id).order_by(PushSubscription.id)))
+
+
+def subscribe_device(user: User, endpoint: str, p256dh: str, auth: str, device_name: str
+                     ) -> PushSubscription | None:
+    """Keep this browser's push subscription for `user`; None when it is not a usable one."""
+    if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 2000 \
+            or not valid_keys(p256dh, auth):
+        return None
+    device = db.session.scalar(select(PushSubscription).where(
+        PushSubscription.endpoint_hash == endpoint_hash(endpoint)))
+    if device is None:
+        device = PushSubscription(endpoint=endpoint, endpoint_hash=endpoint_hash(endpoint))
+        db.session.add(device)
+    # The same browser signed in as someone else now belongs to that person.
+    device.user_id, device.p256dh, device.auth = user.id, p256dh, auth
+    device.device = device_name[:120]
+    db.session.flush()
+    return device
+
+
+def forget_device(user: User, device_id: int) -> bool:
+    """Remove one of `user`'s devices; False when it is not theirs (or gone)."""
+    device = db.session.get(PushSubscription, device_id)
+    if device is None or device.user_id != user.id:
+        return False
+    db.session.delete(device)
+    db.session.flush()
+    return True

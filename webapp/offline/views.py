@@ -8,9 +8,11 @@ from functools import cache
 from pathlib import Path
 
 from flask import Response, abort, current_app, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.access import public
 from webapp.assets import asset_url
 from webapp.offline import bp
 from webapp.rendering import render_page
@@ -52,6 +54,7 @@ def say_who_is_signed_in(response: Response) -> Response:
 
 
 @bp.route("/sw.js")
+@public
 def service_worker():
     version = worker_version()
     config = {
@@ -76,6 +79,7 @@ def service_worker():
 
 
 @bp.route("/offline/<name>")
+@public
 def module(name: str):
     if name not in MODULES:
         abort(404)
@@ -85,9 +89,8 @@ def module(name: str):
 
 
 @bp.route("/manifest.webmanifest")
+@public
 def manifest():
-    from flask_babel import get_locale
-
     locale = str(get_locale())
     chinese = locale.startswith("zh")
     document = {
@@ -117,6 +120,7 @@ def manifest():
 
 
 @bp.route("/offline")
+@public
 def offline_page():
     response = render_page("offline/offline.html")
     response.headers["X-Offline-Cache"] = "shell"
@@ -124,6 +128,7 @@ def offline_page():
 
 
 @bp.route("/outbox")
+@public
 def outbox_page():
     """The outbox lives on the phone (IndexedDB); this page is the frame its script fills in."""
     response = render_page("offline/outbox.html")

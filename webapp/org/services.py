@@ -6,10 +6,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
+from webapp.org.events import person_disabled
 from webapp.org.models import Community, Grid, Role, Station, User, UserRole
 
 
@@ -41,14 +42,18 @@ def validate_boundary(raw: str | None) -> str | None:
     try:
         for polygon in polygons:
             for ring in polygon:
-                if len(ring) < 4 or ring[0] != ring[-1]:
-                    raise ValueError("each ring needs 4+ points and must be closed")
-                for lon, lat, *_ in ring:
-                    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
-                        raise ValueError("coordinates out of range")
+                _check_ring(ring)
     except (TypeError, IndexError) as error:
         raise ValueError("malformed coordinates") from error
     return json.dumps(data, separators=(",", ":"))
+
+
+def _check_ring(ring: list) -> None:
+    if len(ring) < 4 or ring[0] != ring[-1]:
+        raise ValueError("each ring needs 4+ points and must be closed")
+    for lon, lat, *_ in ring:
+        if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+            raise ValueError("coordinates out of range")
 
 
 def the_station() -> Station:
@@ -218,11 +223,11 @@ def update_user(
     user.title = title.strip()
     user.phone = phone.strip()
     if user.is_enabled and not is_enabled:
-        # Disabling must also end the sessions the person still has on their phones, and their alerts.
+        # Disabling must also end the sessions the person still has on their phones, and (through
+        # the event) whatever other features keep to reach them.
         user.session_generation += 1
-        from webapp.notify.models import PushSubscription
-
-        db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
+        user.is_enabled = False
+        person_disabled.send(user)  # e.g. notify forgets their push devices
     user.is_enabled = is_enabled
     if new_password:
         _check_password(new_password)

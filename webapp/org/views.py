@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from webapp.access import ORG_MANAGERS, roles_required
+from webapp.access.base import ORG_MANAGERS, roles_required
+from webapp.access.org import community_grid, station_community, station_person
 from webapp.auth.services import revoke_all_sessions
 from webapp.extensions import db
 from webapp.org import bp
@@ -29,13 +30,6 @@ def _error_text(code: str) -> str:
 
 def _apply_error(form, error: org.OrgError) -> None:
     getattr(form, error.field).errors.append(_error_text(error.message))
-
-
-def _get_or_404(model, ident: int):
-    obj = db.session.get(model, ident)
-    if obj is None or getattr(obj, "station_id", current_user.station_id) != current_user.station_id:
-        abort(404)
-    return obj
 
 
 @bp.route("/")
@@ -66,7 +60,7 @@ def communities():
 @bp.route("/communities/<int:community_id>", methods=["GET", "POST"])
 @roles_required(*ORG_MANAGERS)
 def community(community_id: int | None = None):
-    existing = _get_or_404(Community, community_id) if community_id else None
+    existing = station_community(current_user, community_id) if community_id else None
     form = CommunityForm(obj=existing)
     form.officer_id.choices = _officer_choices()
     if existing:
@@ -97,10 +91,8 @@ def community(community_id: int | None = None):
 @bp.route("/communities/<int:community_id>/grids/<int:grid_id>", methods=["GET", "POST"])
 @roles_required(*ORG_MANAGERS)
 def grid(community_id: int, grid_id: int | None = None):
-    community = _get_or_404(Community, community_id)
-    existing = db.session.get(Grid, grid_id) if grid_id else None
-    if grid_id and (existing is None or existing.community_id != community.id):
-        abort(404)
+    community = station_community(current_user, community_id)
+    existing = community_grid(community, grid_id) if grid_id else None
     form = GridForm(obj=existing)
     if form.validate_on_submit():
         try:
@@ -145,7 +137,7 @@ def _placement_choices(form: UserForm) -> None:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required(*ORG_MANAGERS)
 def user(user_id: int | None = None):
-    existing = _get_or_404(User, user_id) if user_id else None
+    existing = station_person(current_user, user_id) if user_id else None
     form = UserForm(obj=existing)
     _placement_choices(form)
     if existing:
@@ -182,7 +174,7 @@ def user(user_id: int | None = None):
 @bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["POST"])
 @roles_required(*ORG_MANAGERS)
 def user_sign_out_everywhere(user_id: int):
-    person = _get_or_404(User, user_id)
+    person = station_person(current_user, user_id)
     revoke_all_sessions(person)
     db.session.commit()
     flash(_("%(name)s has been signed out on every device.", name=person.display_name), "success")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from webapp.sync.services import KINDS, MAX_ITEMS
+from webapp.sync.kinds import registered
+from webapp.sync.services import MAX_ITEMS
 
 _STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
 
-def openapi_document() -> dict:
+def _item_schema() -> dict:
+    """One outbox item: the common envelope, plus what each registered kind reads."""
+    kinds = registered()
     item = {
         "type": "object",
         "required": ["uuid", "kind", "fields"],
         "properties": {
             "uuid": {"type": "string", "format": "uuid",
                      "description": "Made on the phone; replays of the same uuid yield one record."},
-            "kind": {"type": "string", "enum": list(KINDS)},
+            "kind": {"type": "string", "enum": list(kinds)},
             "fields": {"type": "object", "additionalProperties": _STRINGS,
                        "description": "The form's fields, exactly as the page's form would post them "
                                       "(e.g. category, summary, community_id, latitude, recorded_at)."},
@@ -22,10 +25,15 @@ def openapi_document() -> dict:
                 "type": "object", "required": ["data"],
                 "properties": {"name": {"type": "string"}, "type": {"type": "string"},
                                "data": {"type": "string", "format": "byte"}}}},
-            "lead_id": {"type": "integer", "description": "lead.step only: the lead the step is on."},
-            "step": {"type": "string", "description": "lead.step only: e.g. accept, grade, resolve."},
         },
     }
+    for kind in kinds.values():
+        item["properties"].update(kind.properties)
+    return item
+
+
+def openapi_document() -> dict:
+    item = _item_schema()
     result = {
         "type": "object",
         "required": ["uuid", "status"],

@@ -6,6 +6,7 @@ from flask import jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from webapp.access.base import guards_itself, public
 from webapp.extensions import db, take_write_lock
 from webapp.sync import bp
 from webapp.sync.openapi import openapi_document
@@ -13,6 +14,7 @@ from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
 
 
 @bp.route("/sync", methods=["POST"])
+@guards_itself("401 JSON when not signed in (the phone keeps the items); then each kind's rule")
 def sync():
     if not current_user.is_authenticated:
         # The phone keeps the items and asks the person to sign in; nothing is lost.
@@ -50,5 +52,6 @@ def session():
 
 
 @bp.route("/api/openapi.json")
+@public
 def openapi():
     return jsonify(openapi_document())

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.leads.forms import UUID_PATTERN, RecordedAtField, _optional_int
+from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
+from webapp.org.services import communities
 from webapp.timeutil import STATION_TZ, utcnow
 
 
@@ -14,7 +24,7 @@ class VisitForm(FlaskForm):
     recorded_at = RecordedAtField()
     household = StringField(_l("Household or address"), validators=[DataRequired(), Length(max=200)])
     visited_on = DateField(_l("Date of the visit"), validators=[DataRequired()])
-    community_id = SelectField(_l("Community"), coerce=_optional_int)
+    community_id = SelectField(_l("Community"), coerce=optional_int)
     findings = TextAreaField(_l("What you found"), validators=[DataRequired(), Length(max=2000)])
 
     def validate_visited_on(self, field):
@@ -24,11 +34,6 @@ class VisitForm(FlaskForm):
 
 def build_visit_form(user, **kwargs) -> VisitForm:
     """The visit form with this person's station's communities to choose from."""
-    from flask_babel import gettext as _
-    from wtforms import SelectChoice
-
-    from webapp.org.services import communities
-
     form = VisitForm(**kwargs)
     form.community_id.choices = [SelectChoice("", _("— my community —"))] + [
         SelectChoice(str(c.id), c.name) for c in communities(user.station)]

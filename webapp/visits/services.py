@@ -9,9 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.leads.services import CLOCK_TOLERANCE
 from webapp.org.models import Community, User
-from webapp.timeutil import utcnow
+from webapp.timeutil import CLOCK_TOLERANCE, utcnow
 from webapp.visits.models import Visit
 
 

@@ -1,33 +1,28 @@
 from __future__ import annotations
 
-from flask import abort, flash, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from webapp.access import can_report_leads, can_use_desk_intake
+from webapp.access import allow, can_record_visits, can_use_desk_intake, own_visit, signed_in
 from webapp.extensions import db
 from webapp.org.models import Community
 from webapp.rendering import readable_offline, render_page, see_other
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.visits import bp
 from webapp.visits.forms import build_visit_form
-from webapp.visits.models import Visit
 from webapp.visits.services import VisitError, VisitInput, record_visit, visits_of
 
 
 @bp.route("/")
-@login_required
+@allow(can_record_visits)
 def index():
-    if not can_report_leads(current_user):
-        abort(403)
     return readable_offline(render_page("visits/index.html", visits=visits_of(current_user)))
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@allow(can_record_visits)
 def new():
-    if not can_report_leads(current_user):
-        abort(403)
     form = build_visit_form(current_user)
     if not form.is_submitted():
         form.visited_on.data = utcnow().astimezone(STATION_TZ).date()
@@ -50,11 +45,9 @@ def new():
 
 
 @bp.route("/<int:visit_id>")
-@login_required
+@allow(signed_in)
 def detail(visit_id: int):
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or visit.visitor_id != current_user.id:
-        abort(404)
+    visit = own_visit(current_user, visit_id)
     return readable_offline(render_page(
         "visits/detail.html", visit=visit,
         lead_form_endpoint="leads.desk" if can_use_desk_intake(current_user) else "leads.report"))
