@@ -80,5 +80,17 @@ def openapi_document() -> dict:
                             "content": {"application/json": {"schema": error}}},
                 },
             }},
+            "/sync/session": {"get": {
+                "summary": "Who is signed in, and the CSRF token to sync with",
+                "description": "The outbox renews a refused token here. The remember-me cookie alone "
+                               "reaches it, so a phone whose browser was reopened can sync at once.",
+                "responses": {
+                    "200": {"description": "Signed in", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["user_id", "csrf"],
+                        "properties": {"user_id": {"type": "integer"}, "csrf": {"type": "string"}}}}}},
+                    "401": {"description": "Nobody is signed in: keep the items, ask the person to sign in",
+                            "content": {"application/json": {"schema": error}}},
+                },
+            }},
         },
     }

@@ -36,6 +36,7 @@ def sync():
 
 
 @bp.route("/sync/session")
+@guards_itself("401 JSON when not signed in: the worker renews its token here")
 def session():
     """Who is signed in, and a token to sync with: how the service worker renews a refused token.
 
