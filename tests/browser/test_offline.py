@@ -156,6 +156,7 @@ def _open_report(page) -> None:
 
 
 def _fill_report(page, summary: str, *, photo: bytes | None = None) -> None:
+    page.bring_to_front()  # a person fills in the tab in front of them (background tabs are throttled)
     form = page.locator("#report-form")
     form.locator("select[name=category]").select_option("neighbour")
     form.locator("[data-locate]").click()  # the phone's GPS works without signal
@@ -229,6 +230,7 @@ def test_offline_reports_and_visit_wait_in_the_outbox_and_arrive_once(new_phone,
     photo_summary = _unique("离线带照片上报：楼道堆放杂物引发争执")
     _report_offline(with_photo, photo_summary, photo=_big_jpeg())
     household = _unique("国购广场3栋101")
+    visit.bring_to_front()
     visit.fill("input[name=household]", household)
     visit.fill("textarea[name=findings]", "离线走访：邻里关系缓和")
     _submit_saved(visit, "#visit-form")
