@@ -45,6 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["beatbook_vapid"] = load_keys(instance_path)
     _register_blueprints(app)
     _register_cli(app)
+    from webapp import edge
+
+    edge.init_app(app)
     return app
 
 
