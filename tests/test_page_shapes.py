@@ -46,6 +46,8 @@ PAGES = [
     ("offline.offline_page", "volunteer", lambda ids: "/offline"),
     ("offline.outbox_page", "volunteer", lambda ids: "/outbox"),
     ("notify.devices", "officer", lambda ids: "/inbox/devices"),
+    ("audit.index", "supervisor", lambda ids: "/audit/"),
+    ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",

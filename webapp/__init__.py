@@ -138,6 +138,7 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     # Importing a feature's views module attaches its routes to the feature's blueprint.
     from webapp import health
+    from webapp.audit import views as audit_views
     from webapp.auth import views as auth_views
     from webapp.errors import register_error_handlers
     from webapp.home import views as home_views
@@ -149,7 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.visits import views as visit_views
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health):
+                   offline_views, health, audit_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 
