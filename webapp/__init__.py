@@ -15,6 +15,14 @@ from webapp.extensions import babel, compress, csrf, db, htmx, login_manager, mi
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Only our own files run or style a page: no inline script or style, nothing from elsewhere
+# (JSON data islands are not scripts). Photos previewed from the outbox are blob: URLs.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+    "connect-src 'self'", "font-src 'self'", "manifest-src 'self'", "worker-src 'self'",
+    "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+))
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app; `test_config` overrides the environment-derived settings."""
@@ -103,6 +111,9 @@ def _init_extensions(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if app.config["BEATBOOK_HTTPS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
 

@@ -160,7 +160,9 @@ def reveal(lead_id: int):
         abort(403)
     audit(current_user, "reveal_identities", "lead", lead.id, request.remote_addr or "")
     db.session.commit()
-    return render_page("leads/detail.html", block="parties", **_detail_context(lead, revealed=True))
+    # Full phones and ID numbers: never in a cache, on the phone or between.
+    return never_stored(render_page("leads/detail.html", block="parties",
+                                    **_detail_context(lead, revealed=True)))
 
 
 @bp.route("/<int:lead_id>/photos/<int:photo_id>")
