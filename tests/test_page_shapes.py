@@ -47,11 +47,13 @@ PAGES = [
     ("offline.outbox_page", "volunteer", lambda ids: "/outbox"),
     ("notify.devices", "officer", lambda ids: "/inbox/devices"),
     ("audit.index", "supervisor", lambda ids: "/audit/"),
+    ("auth.two_factor", "supervisor", lambda ids: "/account/two-factor"),
     ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
-             "offline.module", "offline.manifest", "sync.openapi"}
+             "offline.module", "offline.manifest", "sync.openapi",
+             "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
 @pytest.fixture

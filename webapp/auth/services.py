@@ -116,6 +116,17 @@ def _give_back(connection, key: str, forget: bool) -> None:
         )
 
 
+def count_attempt(key: str, free: int, policy: ThrottlePolicy) -> None:
+    """Count an attempt at some other secret (a second-factor code); raise Throttled while waiting."""
+    with db.engine.begin() as connection:
+        _claim(connection, key[:160], free, policy, utcnow())
+
+
+def forget_attempts(key: str) -> None:
+    with db.engine.begin() as connection:
+        _give_back(connection, key[:160], forget=True)
+
+
 def _account_key(username: str, known_device: str | None) -> str:
     # A device the person signed in from before has its own count, so a stranger guessing at the
     # account delays strangers only, never the owner's own phone.

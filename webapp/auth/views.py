@@ -4,27 +4,31 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from webapp.access import home_endpoint
 from webapp.audit.services import record as audit
-from webapp.auth import bp
-from webapp.auth.forms import LanguageForm, LoginForm
+from webapp.auth import bp, totp
+from webapp.auth.forms import CodeForm, LanguageForm, LoginForm
 from webapp.auth.services import (
     BadCredentials,
     Throttled,
     ThrottlePolicy,
     authenticate,
+    count_attempt,
     end_session,
+    forget_attempts,
     normalise_username,
     revoke_all_sessions,
     start_session,
 )
 from webapp.extensions import db
-from webapp.rendering import render_page
+from webapp.org.models import User
+from webapp.rendering import never_stored, render_page, see_other
+from webapp.timeutil import utcnow
 
 LANGUAGE_COOKIE_DAYS = 365
 DEVICE_COOKIE = "known_device"
@@ -108,16 +112,93 @@ def login():
             form.form_errors.append(_("Wrong user name or password."))
             status = 422
         else:
-            start_session(user, request.user_agent.string, address)
-            login_user(user, remember=form.remember.data)
-            audit(user, "sign_in", "user", user.id, address)
-            db.session.commit()
-            response = redirect(_safe_next(form.next.data) or url_for(home_endpoint(user)), code=303)
-            _remember_device(response, user.username)
-            return response
+            if user.totp_secret:
+                # The password was right; the session starts only after the second factor.
+                session["two_factor"] = {"user": user.id, "at": utcnow().timestamp(),
+                                         "remember": bool(form.remember.data), "next": form.next.data}
+                return redirect(url_for("auth.login_code"), code=303)
+            return _signed_in(user, form.remember.data, form.next.data)
     elif form.is_submitted():
         status = 422
     return render_page("auth/login.html", block="login_form", status=status, form=form)
+
+
+def _signed_in(user, remember: bool, next_url: str | None, **detail):
+    address = request.remote_addr or ""
+    start_session(user, request.user_agent.string, address)
+    login_user(user, remember=remember)
+    audit(user, "sign_in", "user", user.id, address, **detail)
+    db.session.commit()
+    response = redirect(_safe_next(next_url) or url_for(home_endpoint(user)), code=303)
+    _remember_device(response, user.username)
+    return response
+
+
+TWO_FACTOR_MINUTES = 5
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    pending = session.get("two_factor")
+    if not isinstance(pending, dict) or utcnow().timestamp() - pending.get("at", 0) > TWO_FACTOR_MINUTES * 60:
+        session.pop("two_factor", None)
+        return redirect(url_for("auth.login"), code=303)
+    user = db.session.get(User, pending["user"])
+    if user is None or not user.is_enabled or not user.totp_secret:
+        session.pop("two_factor", None)
+        return redirect(url_for("auth.login"), code=303)
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        key = f"totp:{user.id}"
+        try:
+            count_attempt(key, current_app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                          _throttle_policy())
+        except Throttled as throttled:
+            form.form_errors.append(_("Too many failed sign-ins. Try again in %(minutes)d minutes.",
+                                      minutes=throttled.minutes))
+            status = 429
+        else:
+            if totp.accept_code(user, form.code.data, utcnow()):
+                session.pop("two_factor", None)
+                response = _signed_in(user, pending.get("remember", False), pending.get("next"),
+                                      two_factor=True)
+                forget_attempts(key)  # after the commit: its own transaction must not wait for ours
+                return response
+            audit(None, "two_factor_failed", "user", user.id, request.remote_addr or "")
+            db.session.commit()
+            form.code.errors.append(_("That code is not right, or was already used. Try the next one."))
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return never_stored(render_page("auth/login_code.html", block="code_form", status=status, form=form))
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor():
+    user = current_user._get_current_object()
+    if not totp.may_enrol(user):
+        abort(403)
+    if user.totp_secret:
+        return redirect(url_for("auth.account"))
+    secret = session.get("totp_enrol") or totp.new_secret()
+    session["totp_enrol"] = secret
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if totp.enable(user, secret, form.code.data, utcnow()):
+            session.pop("totp_enrol", None)
+            audit(user, "two_factor_enabled", "user", user.id, request.remote_addr or "")
+            db.session.commit()
+            flash(_("Second factor on: sign-ins now also ask for a code from your app."), "success")
+            return see_other(url_for("auth.account"))
+        form.code.errors.append(_("That code is not right. Check the phone's clock and try the next one."))
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return never_stored(render_page("auth/two_factor.html", block="code_form", status=status, form=form,
+                                    qr=totp.enrolment_qr(user, secret), secret=secret))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -161,6 +242,7 @@ def set_language():
         db.session.commit()
     response = redirect(_safe_next(form.next.data) or url_for("auth.index"), code=303)
     response.set_cookie(
-        "lang", form.lang.data, max_age=LANGUAGE_COOKIE_DAYS * 86400, samesite="Lax", httponly=True
+        "lang", form.lang.data, max_age=LANGUAGE_COOKIE_DAYS * 86400, samesite="Lax", httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response

@@ -110,6 +110,10 @@ class User(UserMixin, db.Model):
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Counts "sign out everywhere"; the user_session rows are what ends sessions.
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Second factor (TOTP, RFC 6238) for supervisors and admins who enrolled; None = not enrolled.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last time step accepted: each code works once, even within its 30 seconds.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     station: Mapped[Station] = relationship()

@@ -203,6 +203,21 @@ def user_sign_out_everywhere(user_id: int):
     return see_other(url_for("org.user", user_id=person.id))
 
 
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
+@roles_required(*ORG_MANAGERS)
+def user_reset_two_factor(user_id: int):
+    """A lost authenticator: the person signs in with the password and enrols again."""
+    from webapp.auth import totp
+
+    person = _get_or_404(User, user_id)
+    totp.disable(person)
+    revoke_all_sessions(person)
+    record(current_user, "two_factor_reset", "user", person.id, request.remote_addr or "")
+    db.session.commit()
+    flash(_("Second factor removed for %(name)s.", name=person.display_name), "success")
+    return see_other(url_for("org.user", user_id=person.id))
+
+
 # --- guarded roles: a second person decides ----------------------------------------------------
 
 

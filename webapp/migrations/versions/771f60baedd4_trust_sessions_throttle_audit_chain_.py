@@ -1,4 +1,4 @@
-"""trust: sessions, throttle, audit chain, role grants
+"""trust: sessions, throttle, audit chain, role grants, second factor
 
 Existing audit entries are chained in the order they were written (by id), so `audit verify`
 covers them from the first release on.
@@ -80,6 +80,10 @@ def upgrade():
         batch_op.drop_index(batch_op.f('ix_login_failure_username'))
 
     op.drop_table('login_failure')
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=True))
+
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seq', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
@@ -106,6 +110,10 @@ def downgrade():
         batch_op.drop_column('entry_hash')
         batch_op.drop_column('prev_hash')
         batch_op.drop_column('seq')
+
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('totp_last_step')
+        batch_op.drop_column('totp_secret')
 
     op.create_table('login_failure',
     sa.Column('id', sa.INTEGER(), nullable=False),
