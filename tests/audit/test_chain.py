@@ -125,3 +125,31 @@ def test_parallel_writers_do_not_fork_the_chain(app, app_ctx):
     report = verify_chain()
     assert report.intact, report.problem
     assert report.entries == len(seqs)
+
+
+def test_the_migration_chains_entries_written_before_it(app_ctx):
+    """Entries from before the chain existed are chained in the order they were written."""
+    from flask_migrate import downgrade, upgrade
+
+    station = make_station()
+    officer = make_user(station, Role.OFFICER)
+    commit()
+    officer_id = officer.id
+    before = db.session.scalar(select(func.count()).select_from(AuditEntry))  # making the officer
+    db.session.remove()  # no open transaction may hold a lock the schema change waits for
+    downgrade(revision="4651c056fc6a")
+    with db.engine.begin() as connection:
+        for n, at in enumerate(("2026-11-01 08:00:00.000001", "2026-11-02 09:30:00", "2026-11-03 10:00:00")):
+            connection.execute(text(
+                "INSERT INTO audit_entry (at, actor_id, action, object_type, object_id, detail, address) "
+                "VALUES (:at, :actor, 'view', 'lead', :n, '{\"dv\": true}', '10.0.0.1')"),
+                {"at": at, "actor": officer_id, "n": n})
+    upgrade()
+    db.session.remove()
+    total = before + 3
+    assert _seqs() == list(range(1, total + 1))
+    report = verify_chain()
+    assert report.intact and report.entries == total, report.problem
+    record(None, "probe", "user", officer_id)
+    commit()
+    assert verify_chain().entries == total + 1
