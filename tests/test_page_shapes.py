@@ -48,6 +48,7 @@ PAGES = [
     ("notify.devices", "officer", lambda ids: "/inbox/devices"),
     ("audit.index", "supervisor", lambda ids: "/audit/"),
     ("auth.two_factor", "supervisor", lambda ids: "/account/two-factor"),
+    ("auth.change_password", "officer", lambda ids: "/account/password"),
     ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
 ]
 # Not pages: redirects, JSON, files.

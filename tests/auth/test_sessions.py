@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import Browser
 from tests.factories import commit, make_station, make_user
+from webapp.audit.models import AuditEntry
 from webapp.auth.models import UserSession
 from webapp.extensions import db
 from webapp.org.models import Role
@@ -101,3 +103,23 @@ def test_supervisors_are_signed_out_after_idling(app, make_client, station):
     supervisor.client.delete_cookie("session")  # the remember cookie does not bring it back
     assert supervisor.client.get("/home/supervisor").status_code == 302
     assert officer.client.get("/home/officer").status_code == 200  # officers stay on patrol
+
+
+def test_changing_my_own_password_signs_out_my_other_devices(make_client, officer):
+    phone, desk = Browser(make_client()), Browser(make_client())
+    phone.login("wang", remember=True)
+    desk.login("wang")
+    assert desk.post("/account/password", {"current": "wrong password!",
+                                           "new": "a new long passphrase 7"}).status_code == 422
+    weak = desk.post("/account/password", {"current": "correct horse battery", "new": "password12"})
+    assert weak.status_code == 422
+    response = desk.post("/account/password", {"current": "correct horse battery",
+                                                "new": "a new long passphrase 7"})
+    assert response.status_code == 303
+    assert desk.client.get("/home/officer").status_code == 200  # this device stays signed in
+    assert phone.client.get("/home/officer").status_code == 302
+    phone.client.delete_cookie("session")
+    assert phone.client.get("/home/officer").status_code == 302  # the remember cookie is dead too
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "password_changed"))
+    assert (entry.actor_id, entry.object_id, json.loads(entry.detail)) == (officer.id, officer.id,
+                                                                          {"by_self": True})

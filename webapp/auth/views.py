@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from webapp.access import home_endpoint
 from webapp.audit.services import record as audit
 from webapp.auth import bp, totp
-from webapp.auth.forms import CodeForm, LanguageForm, LoginForm
+from webapp.auth.forms import CodeForm, LanguageForm, LoginForm, PasswordForm
 from webapp.auth.services import (
     BadCredentials,
     Throttled,
@@ -217,6 +217,47 @@ def logout():
 @login_required
 def account():
     return render_page("auth/account.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change my own password: my other devices are signed out, this one stays."""
+    from webapp.org.services import OrgError
+    from webapp.org.services import change_password as set_new_password
+    from webapp.org.views import _error_text
+
+    user = current_user._get_current_object()
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        key = f"account:{user.username}"  # guessing the current password is throttled like sign-in
+        try:
+            count_attempt(key, current_app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                          _throttle_policy())
+        except Throttled as throttled:
+            form.form_errors.append(_("Too many failed sign-ins. Try again in %(minutes)d minutes.",
+                                      minutes=throttled.minutes))
+            status = 429
+        else:
+            if not user.check_password(form.current.data):
+                form.current.errors.append(_("Wrong password."))
+                status = 422
+            else:
+                try:
+                    set_new_password(user, form.new.data, actor=user, address=request.remote_addr or "")
+                except OrgError as error:
+                    db.session.rollback()
+                    form.new.errors.append(_error_text(error.message))
+                    status = 422
+                else:
+                    db.session.commit()
+                    forget_attempts(key)  # after the commit: its own transaction must not wait for ours
+                    flash(_("Password changed. Your other devices have been signed out."), "success")
+                    return see_other(url_for("auth.account"))
+    elif form.is_submitted():
+        status = 422
+    return never_stored(render_page("auth/password.html", block="password_form", status=status, form=form))
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])
