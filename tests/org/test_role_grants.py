@@ -126,3 +126,32 @@ def test_password_changes_are_audited_without_the_password(cast):
     entries = _audit("password_changed")
     assert [(e.actor_id, e.object_id) for e in entries] == [(people["boss"].id, wang.id)]
     assert "tangerine" not in entries[0].detail
+
+
+def _inbox(kind: str) -> dict[int, list[str]]:
+    """Who has an inbox entry of `kind`, with its text (as the inbox shows it)."""
+    from webapp.notify.models import Notification
+
+    db.session.expire_all()
+    entries: dict[int, list[str]] = {}
+    for entry in db.session.scalars(select(Notification).where(Notification.kind == kind)):
+        entries.setdefault(entry.user_id, []).append(entry.text)
+    return entries
+
+
+def test_the_people_concerned_hear_of_role_and_password_changes_in_their_inbox(cast):
+    people, browsers = cast
+    wang, boss = people["wang"], people["boss"]
+    browsers["boss"].post(f"/admin/users/{wang.id}", _user_form(wang, ["officer", "dv_team"]))
+    # Those who may decide (never the requester, never the person concerned).
+    assert set(_inbox("role_requested")) == {people["sup"].id, people["boss2"].id}
+    grant = db.session.scalar(select(RoleGrant))
+    browsers["sup"].post(f"/admin/role-grants/{grant.id}/approve", from_page="/admin/role-grants")
+    decided = _inbox("role_decided")
+    assert set(decided) == {wang.id, boss.id}
+    assert all("DV" not in text and "反家暴" not in text for texts in decided.values() for text in texts)
+
+    browsers["boss"].post(f"/admin/users/{wang.id}",
+                          _user_form(wang, ["officer", "dv_team"], password="tangerine harbour lantern"))
+    changed = _inbox("password_changed")
+    assert list(changed) == [wang.id] and "tangerine" not in changed[wang.id][0]

@@ -6,9 +6,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from webapp import notices
 from webapp.extensions import db
 from webapp.org.events import person_disabled
 from webapp.org.models import Community, GrantStatus, Grid, Role, RoleGrant, Station, User, UserRole
@@ -18,6 +20,15 @@ from webapp.timeutil import utcnow
 # gets one on a single person's word. An admin's grant waits for a supervisor or a second admin,
 # and neither the requester nor the person concerned may approve it.
 GUARDED_ROLES = frozenset({Role.SUPERVISOR, Role.DV_TEAM, Role.YOUTH_TEAM, Role.ADMIN})
+
+
+# The people concerned hear of role and password changes in their inbox (neutral words only).
+ROLE_REQUESTED, ROLE_DECIDED, PASSWORD_CHANGED = "role_requested", "role_decided", "password_changed"
+notices.register_kinds({
+    ROLE_REQUESTED: _l("A role change waits for your decision"),
+    ROLE_DECIDED: _l("A role change was decided"),
+    PASSWORD_CHANGED: _l("Your password was changed"),
+})
 
 
 class OrgError(Exception):
@@ -202,6 +213,10 @@ def change_password(person: User, new_password: str, actor: User | None, address
     # their own password keeps this session.
     revoke_all_sessions(person, keep_current=actor is not None and actor.id == person.id)
     _audit(actor, "password_changed", person, address, by_self=actor is not None and actor.id == person.id)
+    notices.announce([person], notices.Notice(
+        kind=PASSWORD_CHANGED, subject_kind="user", subject_id=person.id,
+        link=notices.link_to("auth.account"), occurrence=str(utcnow().timestamp()),
+        text=_l("Your password was changed. If it was not you, tell the station's administrator at once.")))
 
 
 def _apply_roles(person: User, wanted: set[Role], actor: User | None, address: str) -> list[RoleGrant]:
@@ -232,6 +247,12 @@ def request_role(person: User, role: Role, requested_by: User, address: str = ""
     db.session.add(grant)
     db.session.flush()
     _audit(requested_by, "role_requested", person, address, role=role.value, grant=grant.id)
+    approvers = [user for user in people_with_role(person.station, Role.SUPERVISOR, Role.ADMIN)
+                 if can_decide_grant(user, grant)]
+    notices.announce(approvers, notices.Notice(
+        kind=ROLE_REQUESTED, subject_kind="role_grant", subject_id=grant.id,
+        link=notices.link_to("org.role_grants"),
+        text=_l("A role change waits for a second person's decision.")))
     return grant
 
 
@@ -259,6 +280,13 @@ def decide_grant(grant: RoleGrant, decider: User, approve: bool, address: str = 
     db.session.flush()
     _audit(decider, "role_granted" if approve else "role_refused", grant.user, address,
            role=grant.role, grant=grant.id, requested_by=grant.requested_by_id)
+    requester = db.session.get(User, grant.requested_by_id)
+    concerned = {grant.user_id: grant.user, grant.requested_by_id: requester}
+    notices.announce(concerned.values(), notices.Notice(
+        kind=ROLE_DECIDED, subject_kind="role_grant", subject_id=grant.id,
+        link=notices.link_to("auth.account"),
+        text=_l("A role change for your account was approved.") if approve
+        else _l("A role change for your account was refused.")))
     return grant
 
 
