@@ -178,6 +178,17 @@ def _report_offline(page, summary: str, **kwargs) -> None:
     _submit_saved(page, "#report-form")
 
 
+def _volunteer_reports_offline(new_phone, text: str):
+    """A volunteer (with GPS) files one report without signal; returns the page and the summary."""
+    page = new_phone(**GPS)
+    sign_in(page, "volunteer")
+    _open_report(page)
+    page.context.set_offline(True)
+    summary = _unique(text)
+    _report_offline(page, summary)
+    return page, summary
+
+
 def _badge(page):
     return page.locator("#outbox-badge [data-count]")
 
@@ -422,12 +433,7 @@ def test_an_invalid_item_waits_for_a_fix_then_arrives_once(new_phone, live_serve
 
 
 def test_an_item_saved_before_the_session_expired_is_sent_after_signing_in_again(new_phone, live_server):
-    page = new_phone(**GPS)
-    sign_in(page, "volunteer")
-    _open_report(page)
-    page.context.set_offline(True)
-    summary = _unique("会话过期测试：商铺占道经营纠纷")
-    _report_offline(page, summary)
+    page, summary = _volunteer_reports_offline(new_phone, "会话过期测试：商铺占道经营纠纷")
 
     page.context.clear_cookies()  # the session and the remember-me cookie are gone
     page.context.set_offline(False)
@@ -791,12 +797,7 @@ def test_a_slow_network_never_shows_the_next_person_the_last_ones_pages(new_phon
 
 
 def test_with_no_signal_items_wait_at_once_and_the_outbox_says_why(new_phone, live_server):
-    page = new_phone(**GPS)
-    sign_in(page, "volunteer")
-    _open_report(page)
-    page.context.set_offline(True)
-    summary = _unique("无信号测试：小区门口摊贩争执")
-    _report_offline(page, summary)
+    page, summary = _volunteer_reports_offline(new_phone, "无信号测试：小区门口摊贩争执")
     states = page.evaluate("""async () => {
         const seen = [];
         for (let i = 0; i < 20; i++) {
