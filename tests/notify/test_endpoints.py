@@ -166,6 +166,10 @@ def test_the_test_only_setting_allows_loopback_and_nothing_else():
     with pytest.raises(EndpointRefused) as refused:  # a push service's name resolving inside
         check_endpoint(FCM, local, resolver=lambda host, port: ["10.0.0.1"])
     assert refused.value.reason == endpoints.NOT_PUBLIC
+    # Names reserved for testing (RFC 6761) exist on no real network: accepted without a lookup.
+    check_endpoint("https://push.example/send/x", local, resolver=pytest.fail)
+    with pytest.raises(EndpointRefused):
+        check_endpoint("https://push.example/send/x", PushPolicy.from_config({}), resolver=pytest.fail)
     assert PushPolicy.from_config({}).allow_insecure_local is False  # production default refuses
 
 

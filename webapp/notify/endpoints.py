@@ -10,8 +10,10 @@ before every push (DNS can change), and a third time on the socket the push real
 redirect, cannot reach inside either.
 
 `BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL` is for the test suite and benchmarks only: it also accepts
-`http` and loopback addresses (any port), for the local push service they run on 127.0.0.1.
-Private, link-local and other non-public addresses stay refused even then.
+`http` and loopback addresses (any port), for the local push service they run on 127.0.0.1, and
+names under the reserved test domains (`.test`, `.example`, `.invalid`), which exist on no real
+network. Private, link-local and other non-public addresses stay refused even then, and the
+connection check still lets a push reach nothing but loopback or public addresses.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ NOT_PUBLIC = "not_public"
 TRANSIENT = frozenset({UNRESOLVABLE, NOT_PUBLIC})
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Names reserved for testing (RFC 2606, RFC 6761): accepted, unresolved, in the test-only mode.
+_TEST_DOMAINS = (".test", ".example", ".invalid")
 
 
 class EndpointRefused(ValueError):
@@ -128,6 +132,8 @@ def check_endpoint(endpoint: str, policy: PushPolicy, *, resolve: bool = True,
                    resolver: Resolver | None = None) -> None:
     """Raise EndpointRefused unless Beatbook may send pushes to `endpoint`."""
     scheme, host, port = _parse(endpoint)
+    if policy.allow_insecure_local and host.endswith(_TEST_DOMAINS):
+        return  # a name that exists on no real network: nothing to resolve, nothing to reach
     if not (policy.allow_insecure_local and _is_loopback_name(host)):
         if scheme != "https":
             raise EndpointRefused(NOT_HTTPS)
