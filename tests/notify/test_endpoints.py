@@ -228,7 +228,8 @@ def test_posting_someone_elses_endpoint_does_not_move_their_device(app, cast, pu
     response = thief.client.post("/inbox/devices", json=phone.as_json(), headers=csrf_header(thief.client))
     assert response.status_code == 409
     # In the person's language (officer_zh reads Chinese): "belongs to someone else".
-    assert response.get_json()["error"] == "device_taken" and "属于另一位用户" in response.get_json()["message"]
+    body = response.get_json()
+    assert body["error"] == "device_taken" and "属于另一位用户" in body["message"]
     # Even with other keys (a would-be takeover replacing the encryption keys): nothing changes.
     other = push_service.subscribe("other-keys").as_json()
     response = thief.client.post("/inbox/devices", json={**other, "endpoint": phone.endpoint},
