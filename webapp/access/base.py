@@ -69,6 +69,7 @@ def allow(rule: Rule) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         wrapped.access_rule = rule.__name__  # type: ignore[attr-defined]
+        wrapped.access_check = rule  # type: ignore[attr-defined]  # the rule itself, for the generated matrix
         return wrapped  # type: ignore[return-value]
 
     return decorator
