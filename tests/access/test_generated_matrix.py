@@ -83,6 +83,7 @@ class World:
     grid: int = 0
     cases: Counter = field(default_factory=Counter)  # action → (persona, record) pairs checked
     requests: int = 0
+    hidden: dict[str, list[str]] = field(default_factory=dict)
     _browsers: dict[str, Browser] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
 
@@ -349,8 +350,11 @@ def check(response, expected, world: World, persona: str, what: str, hidden: lis
 
 
 def hidden_from(world: World, persona: str) -> list[str]:
-    user = world.user(persona)
-    return [kind for kind in RECORD_KINDS if not sees(world, user, kind)]
+    """The records `persona` may not see (asked once: the probes change nothing)."""
+    if persona not in world.hidden:
+        user = world.user(persona)
+        world.hidden[persona] = [kind for kind in RECORD_KINDS if not sees(world, user, kind)]
+    return world.hidden[persona]
 
 
 # --- the tests ---------------------------------------------------------------------------------------
