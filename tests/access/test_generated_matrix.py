@@ -1,4 +1,5 @@
-"""The access matrix generated from `webapp/access`: every role (and nobody signed in) × record kind ×
+"""The access matrix generated from `webapp/access`: every role (a supervisor of another station too,
+and nobody signed in) × record kind ×
 action, through the real routes — pages, htmx fragments, lists and search, step POSTs, reveal,
 photos and /sync answers.
 
@@ -46,7 +47,8 @@ from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
 
 SIGNED_OUT = "signed_out"
-PERSONAS = (*(role.value for role in Role), SIGNED_OUT)  # one person per role, and nobody
+ELSEWHERE = "supervisor_elsewhere"  # a supervisor of another station: sees everything there, nothing here
+PERSONAS = (*(role.value for role in Role), ELSEWHERE, SIGNED_OUT)  # one person per role, and nobody
 
 # The records, each with a word found nowhere else (`marker`). Leads: ordinary ones in community A
 # (the officer's) and B (nobody's), a DV lead in A, a minor's lead in B; each with a closed twin so
@@ -146,6 +148,7 @@ def world(app):
         station = make_station("GM-PS")
         people = {role.value: make_user(station, role, username=f"gm_{role.value}") for role in Role}
         people["reporter"] = make_user(station, Role.VOLUNTEER, username="gm_reporter")
+        people[ELSEWHERE] = make_user(make_station("GM-PS2"), Role.SUPERVISOR, username=f"gm_{ELSEWHERE}")
         communities = {"A": make_community(station, code="GMA", officer=people[Role.OFFICER.value]),
                        "B": make_community(station, code="GMB")}
         people[Role.VOLUNTEER.value].community = communities["A"]
