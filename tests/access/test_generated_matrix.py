@@ -1,7 +1,6 @@
 """The access matrix generated from `webapp/access`: every role (a supervisor of another station too,
-and nobody signed in) × record kind ×
-action, through the real routes — pages, htmx fragments, lists and search, step POSTs, reveal,
-photos and /sync answers.
+and nobody signed in) × record kind × action, through the real routes — pages, htmx fragments,
+lists and search, step POSTs, reveal, photos and /sync answers.
 
 Nothing here is written out by hand: the routes come from the URL map, each route's rule from its
 `@allow(rule)` (or the declaration in `DECLARED_ELSEWHERE`), and the expected answer from the
