@@ -46,9 +46,12 @@ self.BeatbookOutbox = (() => {
   async function wire(item) {
     const photos = [];
     for (const photo of item.photos || []) {
-      photos.push({ name: photo.name, type: photo.type, data: base64(await photo.blob.arrayBuffer()) });
+      const sent = { name: photo.name, type: photo.type, data: base64(await photo.blob.arrayBuffer()) };
+      if (photo.iv) sent.iv = photo.iv;  // sealed: only the server can open it
+      photos.push(sent);
     }
     const body = { uuid: item.uuid, kind: item.kind, fields: item.fields, photos };
+    if (item.sealed) body.sealed = item.sealed;
     if (item.kind === "lead.step") Object.assign(body, { lead_id: item.leadId, step: item.step });
     return body;
   }

@@ -50,6 +50,7 @@ self.addEventListener("message", (event) => {
     "sign-out": async () => {
       await self.BeatbookCaches.clearAll();
       await self.BeatbookSession.clear();
+      await keepSealKey();
       // Sent items go; unsent ones only when the person chose to drop them (after a warning).
       for (const item of await self.BeatbookDB.all()) {
         if (item.state === "sent" || message.dropOutbox) await self.BeatbookDB.remove(item.uuid);
@@ -62,6 +63,10 @@ self.addEventListener("message", (event) => {
 
 self.addEventListener("push", (event) => event.waitUntil(self.BeatbookPush.show(event)));
 self.addEventListener("notificationclick", (event) => event.waitUntil(self.BeatbookPush.open(event)));
+
+// Pages seal DV and minor items with the station's public key before keeping them.
+const keepSealKey = () => self.BeatbookDB.setMeta("sealKey", CONFIG.sealKey);
+keepSealKey();
 
 // Every time the worker starts (a page load, a push, a sync), see whether anything waits.
 self.BeatbookOutbox.run();

@@ -142,6 +142,42 @@
     };
   }
 
+  // --- sealing: what a phone keeps about a DV or minor case is encrypted for the server -------
+  // A fresh AES-GCM key per item (its uuid bound in as associated data), wrapped with the
+  // station's RSA-OAEP public key: only the server can open it (webapp/sync/sealing.py).
+  function base64(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  }
+
+  const mustSeal = (form, item) => form.dataset.sealed !== undefined ||
+    "flag_dv" in item.fields || "flag_minor" in item.fields;
+
+  async function seal(item, label) {
+    const jwk = await DB.getMeta("sealKey");
+    const publicKey = await crypto.subtle.importKey("jwk", jwk, { name: "RSA-OAEP", hash: "SHA-256" }, false, ["wrapKey"]);
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt"]);
+    const additionalData = new TextEncoder().encode(item.uuid);
+    const encrypt = async (bytes) => {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      return { iv: base64(iv), data: await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, key, bytes) };
+    };
+    const body = await encrypt(new TextEncoder().encode(JSON.stringify({ fields: item.fields })));
+    const photos = [];
+    for (const photo of item.photos) {
+      const sealedPhoto = await encrypt(await photo.blob.arrayBuffer());
+      photos.push({ name: "photo.jpg", type: photo.type, iv: sealedPhoto.iv, blob: new Blob([sealedPhoto.data]) });
+    }
+    const wrapped = await crypto.subtle.wrapKey("raw", key, publicKey, { name: "RSA-OAEP" });
+    // In the clear only what the outbox needs: the id, and a step's version (a conflict sets it).
+    const fields = { uuid: item.fields.uuid };
+    if (item.fields.version !== undefined) fields.version = item.fields.version;
+    return { ...item, fields, photos, label, shown: {},
+             sealed: { key: base64(wrapped), iv: body.iv, data: base64(body.data) } };
+  }
+
   async function sendNow(form) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
@@ -196,7 +232,15 @@
     const outcome = navigator.onLine ? await sendNow(form) : "later";
     if (outcome === "done" || outcome === "shown") return;
     item.state = outcome === "sign_in" ? "needs_sign_in" : "waiting";
-    await DB.put(item);  // from here on the phone keeps it until the server confirms it
+    try {
+      await DB.put(mustSeal(form, item) ? await seal(item, `🔒 ${form.dataset.outboxLabel || ""}`) : item);
+    } catch (error) {  // never kept in the clear: the person sends it when there is signal
+      form.insertAdjacentElement("beforebegin", Object.assign(document.createElement("p"),
+        { className: "error", role: "alert", textContent: text.cannotSeal }));
+      if (button) button.disabled = false;
+      return;
+    }
+    // from here on the phone keeps it until the server confirms it
     savedNotice(form, item.state);
     await refresh();
     syncSoon();
@@ -231,6 +275,12 @@
       if (!(name in item.fields) || name === "uuid" || name === "recorded_at") {
         messages.forEach((m) => form.append(element("p", { class: "error", text: m })));
       }
+    }
+    if (item.sealed) {  // the phone cannot open it: only discarding and reporting again helps
+      const discard = element("button", { type: "button", text: text.dropMine });
+      discard.onclick = async () => { await DB.remove(item.uuid); await refresh(); };
+      form.append(element("p", { class: "hint", text: text.sealedFix }), discard);
+      return form;
     }
     form.append(element("button", { type: "submit", class: "primary", text: text.resend }));
     form.addEventListener("submit", async (event) => {

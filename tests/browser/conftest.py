@@ -277,6 +277,9 @@ def new_phone(browser, playwright, live_server):
             **options,
         )
         context.set_default_timeout(10_000)
+        # Shown with a failing test's output: what the pages' scripts threw or logged as errors.
+        context.on("weberror", lambda error: print(f"page error: {error.error}"))
+        context.on("console", lambda message: message.type == "error" and print(f"console: {message.text}"))
         contexts.append(context)
         return context.new_page()
 

@@ -156,6 +156,7 @@ def _open_report(page) -> None:
 
 
 def _fill_report(page, summary: str, *, photo: bytes | None = None) -> None:
+    page.bring_to_front()  # a person fills in the tab in front of them (background tabs are throttled)
     form = page.locator("#report-form")
     form.locator("select[name=category]").select_option("neighbour")
     form.locator("[data-locate]").click()  # the phone's GPS works without signal
@@ -229,6 +230,7 @@ def test_offline_reports_and_visit_wait_in_the_outbox_and_arrive_once(new_phone,
     photo_summary = _unique("离线带照片上报：楼道堆放杂物引发争执")
     _report_offline(with_photo, photo_summary, photo=_big_jpeg())
     household = _unique("国购广场3栋101")
+    visit.bring_to_front()
     visit.fill("input[name=household]", household)
     visit.fill("textarea[name=findings]", "离线走访：邻里关系缓和")
     _submit_saved(visit, "#visit-form")
@@ -811,3 +813,55 @@ def test_with_no_signal_items_wait_at_once_and_the_outbox_says_why(new_phone, li
     _wait_items(page, _all_sent(1))
     expect(page.locator("#outbox-offline")).to_be_hidden()
     _one_lead(live_server, summary)
+
+
+# --- 11. a DV report kept on the phone is sealed: a copied profile yields nothing readable -------
+
+
+RAW_OUTBOX_JS = """async () => {
+  const ask = (request) => new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result); request.onerror = () => reject(request.error);
+  });
+  const db = await ask(indexedDB.open("beatbook"));
+  const items = await ask(db.transaction("outbox").objectStore("outbox").getAll());
+  db.close();
+  const out = [];
+  for (const item of items) {
+    const photos = [];
+    for (const photo of item.photos || []) {
+      const bytes = new Uint8Array(await photo.blob.arrayBuffer());
+      photos.push({size: bytes.length, head: Array.from(bytes.slice(0, 3)),
+                   text: new TextDecoder("latin1").decode(bytes)});
+    }
+    out.push({record: JSON.stringify(item), photos});
+  }
+  return out;
+}"""
+
+
+def test_a_dv_report_is_sealed_on_the_phone_and_opened_only_by_the_server(new_phone, live_server):
+    page = new_phone(**GPS)
+    sign_in(page, "volunteer")
+    _open_report(page)
+    page.context.set_offline(True)
+    summary = _unique("李秀兰来电反映丈夫酒后殴打，电话13955120001")
+    _fill_report(page, summary, photo=_big_jpeg())
+    page.locator("#report-form input[name=flag_dv]").check()
+    _submit_saved(page, "#report-form")
+
+    [raw] = page.evaluate(RAW_OUTBOX_JS)
+    for secret in ("李秀兰", "13955120001", "殴打", "neighbour"):
+        assert secret not in raw["record"], f"{secret!r} readable in the outbox record"
+    assert json.loads(raw["record"])["sealed"]["key"]
+    [photo] = raw["photos"]
+    assert photo["head"] != [0xFF, 0xD8, 0xFF] and "JFIF" not in photo["text"]  # not a JPEG any more
+    expect(page.locator("#outbox-badge [data-count]")).to_have_text("1")
+    page.goto("/outbox")
+    expect(page.locator("#outbox-list")).not_to_contain_text("李秀兰")
+
+    page.context.set_offline(False)
+    _wait_items(page, _all_sent(1))
+    lead = _one_lead(live_server, summary)
+    assert lead["flag_dv"] and lead["category"] == "neighbour"
+    photos = _query(live_server, "SELECT width, height FROM lead_photo WHERE lead_id = ?", (lead["id"],))
+    assert [(p["width"], p["height"]) for p in photos] == [(1600, 1200)]

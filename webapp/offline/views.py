@@ -16,6 +16,7 @@ from webapp.access import public
 from webapp.assets import asset_url
 from webapp.offline import bp
 from webapp.rendering import render_page
+from webapp.sync.sealing import seal_keys
 
 OFFLINE_DIR = Path(__file__).resolve().parent.parent.parent / "offline"
 # The service worker's own modules, loaded with importScripts (works in every browser's worker).
@@ -66,6 +67,8 @@ def service_worker():
         "outboxPage": url_for("offline.outbox_page"),
         "syncUrl": url_for("sync.sync"),
         "sessionUrl": url_for("sync.session"),
+        # DV and minor items are encrypted on the phone for this key (webapp/sync/sealing.py).
+        "sealKey": seal_keys().public_jwk,
         # Forms that change who is signed in: the worker forgets whose pages it may show.
         "authPaths": [url_for("auth.login"), url_for("auth.logout"), url_for("auth.sign_out_everywhere")],
         "icon": asset_url("icons/icon-192.png"),

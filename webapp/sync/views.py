@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.access.base import guards_itself, public
 from webapp.extensions import db, take_write_lock
+from webapp.org.models import User
 from webapp.sync import bp
+from webapp.sync.kinds import ItemResult
 from webapp.sync.openapi import openapi_document
+from webapp.sync.sealing import SealError, seal_keys, unseal
 from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
 
 
@@ -27,12 +31,24 @@ def sync():
         return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
     take_write_lock()
     try:
-        results = [apply_item(current_user, item).as_json() for item in items]
+        results = [_apply(current_user, item).as_json() for item in items]
     except BadItem as error:
         db.session.rollback()
         return jsonify(error="bad_item", detail=str(error)), 400
     db.session.commit()
     return jsonify(results=results)
+
+
+def _apply(user: User, item: object) -> ItemResult:
+    """One item; a sealed one (a DV or minor case, encrypted on the phone) is opened first."""
+    if isinstance(item, dict) and "sealed" in item:
+        try:
+            item = unseal(item, seal_keys())
+        except SealError:
+            return ItemResult(uuid=str(item.get("uuid", ""))[:36], status="invalid", errors={"_form": [
+                _("This item was sealed on the phone for another key and cannot be opened. "
+                  "Discard it and report again.")]})
+    return apply_item(user, item)
 
 
 @bp.route("/sync/session")
