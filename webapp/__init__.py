@@ -40,6 +40,15 @@ def load_plugins() -> None:
         importlib.import_module(module)
 
 
+# Only our own files run or style a page: no inline script or style, nothing from elsewhere
+# (JSON data islands are not scripts). Photos previewed from the outbox are blob: URLs.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+    "connect-src 'self'", "font-src 'self'", "manifest-src 'self'", "worker-src 'self'",
+    "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+))
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app; `test_config` overrides the environment-derived settings."""
     load_dotenv(PROJECT_ROOT / ".env")
@@ -66,6 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_plugins()
     _register_blueprints(app)
     _register_cli(app)
+    from webapp import edge
+
+    edge.init_app(app)
     return app
 
 
@@ -118,6 +130,9 @@ def _init_extensions(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if app.config["BEATBOOK_HTTPS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
 
@@ -151,6 +166,7 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     # Importing a feature's views module attaches its routes to the feature's blueprint.
     from webapp import health
+    from webapp.audit import views as audit_views
     from webapp.auth import views as auth_views
     from webapp.errors import register_error_handlers
     from webapp.home import views as home_views
@@ -162,7 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.visits import views as visit_views
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health):
+                   offline_views, health, audit_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -20,6 +20,25 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(user)
     app.cli.add_command(vapid)
+    app.cli.add_command(audit)
+
+
+@click.group(help="The audit log.")
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", help="Check the audit log's hash chain; exits 1 at the first changed, "
+                              "deleted or reordered entry.")
+def audit_verify() -> None:
+    from webapp.audit.services import verify_chain
+
+    report = verify_chain()
+    if not report.intact:
+        click.echo(f"Audit log BROKEN: {report.problem} ({report.entries} entries intact before it).",
+                   err=True)
+        raise SystemExit(1)
+    click.echo(f"Audit log intact: {report.entries} entries; head hash {report.head_hash}")
 
 
 @click.command(help="Show the Web Push (VAPID) public key; generates the key pair in instance/ if none.")

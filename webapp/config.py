@@ -54,7 +54,9 @@ def load_config(instance_path: Path) -> dict:
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
 
     remember_days = _int("BEATBOOK_REMEMBER_DAYS", 30)
-    secure_cookies = _bool("BEATBOOK_SECURE_COOKIES", False)
+    # Served over TLS (directly or behind a proxy that terminates it): Secure cookies and HSTS.
+    https = _bool("BEATBOOK_HTTPS", False) or _bool("BEATBOOK_SECURE_COOKIES", False)
+    secure_cookies = https
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -72,7 +74,13 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=remember_days),
-        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; offline forms can be old
+        # Long enough for a form filled offline on patrol and sent when the phone is back in signal
+        # (the outbox asks for a fresh token when an old one is refused).
+        "WTF_CSRF_TIME_LIMIT": _int("BEATBOOK_CSRF_HOURS", 12) * 3600,
+        "BEATBOOK_HTTPS": https,
+        # Supervisors and admins are signed out after this long without a request (phones of
+        # other roles stay signed in for the patrol: BEATBOOK_REMEMBER_DAYS).
+        "BEATBOOK_IDLE_MINUTES": _int("BEATBOOK_IDLE_MINUTES", 30),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BEATBOOK_LOCALES": ("zh_CN", "en"),

@@ -42,6 +42,9 @@ DECLARED_ELSEWHERE: dict[str, str] = {
     "auth.logout": "signed in (login_required)",
     "auth.account": "signed in (login_required)",
     "auth.sign_out_everywhere": "signed in (login_required)",
+    "auth.login_code": "public: only after the password, for the person it names (pending in the session)",
+    "auth.two_factor": "signed in (login_required)",
+    "auth.change_password": "signed in (login_required)",
 }
 
 

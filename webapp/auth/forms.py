@@ -15,3 +15,16 @@ class LoginForm(FlaskForm):
 class LanguageForm(FlaskForm):
     lang = HiddenField(validators=[DataRequired()])
     next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code from your authenticator app"),
+                       validators=[DataRequired(), Length(min=6, max=8)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                        render_kw={"autocomplete": "new-password"})

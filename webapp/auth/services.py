@@ -1,16 +1,23 @@
-"""Sign-in rules: password check, throttling per account and per address, revoking sessions."""
+"""Sign-in rules: password check, throttling, and server-side sessions that can be revoked."""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from flask import current_app
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.auth.models import LoginFailure
+from webapp.auth.models import LoginThrottle, UserSession
 from webapp.extensions import db
-from webapp.org.models import User
+from webapp.org.events import person_disabled
+from webapp.org.models import Role, User
 from webapp.timeutil import utcnow
 
 
@@ -19,13 +26,15 @@ class SignInError(Exception):
 
 
 class BadCredentials(SignInError):
-    pass
+    def __init__(self, user: User | None = None):
+        super().__init__()
+        self.user = user  # the account that was tried, when it exists (for the audit log)
 
 
 class Throttled(SignInError):
     def __init__(self, retry_after: timedelta):
         super().__init__(retry_after)
-        self.retry_after = retry_after
+        self.retry_after = max(retry_after, timedelta(seconds=1))
 
     @property
     def minutes(self) -> int:
@@ -34,73 +43,235 @@ class Throttled(SignInError):
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
+    """`max_per_*` failures pass freely; from then on each failure makes the next attempt wait,
+    `first_delay` doubling up to `window`. Failures older than `window` are forgotten."""
+
     max_per_account: int
     max_per_address: int
     window: timedelta
+    first_delay: timedelta = timedelta(seconds=30)
+
+    def delay(self, failures: int, free: int) -> timedelta | None:
+        if failures < free:
+            return None
+        return min(self.first_delay * 2 ** min(failures - free, 20), self.window)
 
 
 def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def _retry_after(
-    condition, limit: int, policy: ThrottlePolicy, now: datetime
-) -> timedelta | None:
-    """When `limit` failures match `condition` within the window, how long until the oldest expires."""
-    since = now - policy.window
-    recent = (
-        select(LoginFailure.at)
-        .where(condition, LoginFailure.at > since)
-        .order_by(LoginFailure.at.desc())
-        .limit(limit)
+# --- throttle ---------------------------------------------------------------------------------
+# Every attempt is counted as a failure *before* the password is checked, by one conditional
+# UPDATE … RETURNING that only succeeds while the key is not blocked; a success gives the count
+# back. Parallel guesses therefore each get their own number and none passes the limit. The
+# counting runs in its own short transaction, committed at once: it must count even when the
+# request fails, and it must be visible to the parallel requests before their passwords are checked.
+
+
+# Not `now`: a parallel attempt that started a moment earlier must not find the row "blocked".
+NEVER_BLOCKED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _upsert(dialect: str):
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def _claim(connection, key: str, free: int, policy: ThrottlePolicy, now: datetime) -> None:
+    """Count one attempt against `key`, or raise Throttled while the key waits."""
+    table = LoginThrottle.__table__
+    fresh = table.c.last_failure_at > now - policy.window
+    claim = (
+        update(table)
+        .where(table.c.key == key, table.c.blocked_until <= now)
+        .values(failures=case((fresh, table.c.failures + 1), else_=1), last_failure_at=now)
+        .returning(table.c.failures)
     )
-    times = db.session.scalars(recent).all()
-    if len(times) < limit:
-        return None
-    return times[-1] + policy.window - now
+    failures = connection.scalar(claim)
+    if failures is None:
+        created = connection.scalar(
+            _upsert(connection.dialect.name)(table)
+            .values(key=key, failures=1, last_failure_at=now, blocked_until=NEVER_BLOCKED)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.failures)
+        )
+        # Not created: the row exists, blocked or made by a parallel attempt a moment ago.
+        failures = 1 if created is not None else connection.scalar(claim)
+    if failures is None:
+        blocked_until = connection.scalar(select(table.c.blocked_until).where(table.c.key == key))
+        raise Throttled((blocked_until or now) - now)
+    delay = policy.delay(failures, free)
+    if delay is not None:
+        connection.execute(update(table).where(table.c.key == key).values(blocked_until=now + delay))
 
 
-def authenticate(username: str, password: str, address: str, policy: ThrottlePolicy) -> User:
+def _give_back(connection, key: str, forget: bool) -> None:
+    """A successful attempt: forget the account's failures, or return the address's count."""
+    table = LoginThrottle.__table__
+    if forget:
+        connection.execute(table.delete().where(table.c.key == key))
+    else:
+        connection.execute(
+            update(table).where(table.c.key == key, table.c.failures > 0)
+            .values(failures=table.c.failures - 1)
+        )
+
+
+def count_attempt(key: str, free: int, policy: ThrottlePolicy) -> None:
+    """Count an attempt at some other secret (a second-factor code); raise Throttled while waiting."""
+    with db.engine.begin() as connection:
+        _claim(connection, key[:160], free, policy, utcnow())
+
+
+def forget_attempts(key: str) -> None:
+    with db.engine.begin() as connection:
+        _give_back(connection, key[:160], forget=True)
+
+
+def _account_key(username: str, known_device: str | None) -> str:
+    # A device the person signed in from before has its own count, so a stranger guessing at the
+    # account delays strangers only, never the owner's own phone.
+    return f"device:{known_device}"[:160] if known_device else f"account:{username}"[:160]
+
+
+# --- passwords --------------------------------------------------------------------------------
+
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash(method: str) -> str:
+    """A hash made the same way as real ones, to spend the same time on unknown user names."""
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
+
+
+def authenticate(username: str, password: str, address: str, policy: ThrottlePolicy,
+                 known_device: str | None = None) -> User:
     """Return the user for these credentials, or raise BadCredentials / Throttled.
 
-    The throttle is checked before the password so a correct guess during a lockout is refused too.
+    The throttle is checked before the password, so a correct guess while waiting is refused too.
+    Unknown and disabled accounts cost the same time as real ones (no user-name oracle).
     """
     username = normalise_username(username)
     now = utcnow()
-    waits = [
-        _retry_after(LoginFailure.username == username, policy.max_per_account, policy, now),
-        _retry_after(LoginFailure.address == address, policy.max_per_address, policy, now),
-    ]
-    waits = [w for w in waits if w is not None]
-    if waits:
-        raise Throttled(max(waits))
+    account_key = _account_key(username, known_device)
+    address_key = f"address:{address}"[:160]
+    with db.engine.begin() as connection:
+        _claim(connection, account_key, policy.max_per_account, policy, now)
+    try:
+        with db.engine.begin() as connection:
+            _claim(connection, address_key, policy.max_per_address, policy, now)
+    except Throttled:
+        with db.engine.begin() as connection:
+            _give_back(connection, account_key, forget=False)
+        raise
 
     user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_enabled or not user.check_password(password):
-        db.session.add(LoginFailure(username=username[:64], address=address[:64], at=now))
-        db.session.flush()
+    method = current_app.config["BEATBOOK_PASSWORD_METHOD"]
+    if user is None:
+        check_password_hash(_dummy_hash(method), password)
         raise BadCredentials()
+    if not user.check_password(password) or not user.is_enabled:
+        raise BadCredentials(user)
 
-    db.session.execute(
-        delete(LoginFailure).where(
-            (LoginFailure.username == username) | (LoginFailure.at <= now - policy.window)
-        )
-    )
+    with db.engine.begin() as connection:
+        _give_back(connection, account_key, forget=True)
+        _give_back(connection, address_key, forget=False)
     return user
 
 
-def revoke_all_sessions(user: User) -> None:
-    """Sign the user out on every device (e.g. a lost phone): old sessions and cookies stop working."""
+# --- sessions ---------------------------------------------------------------------------------
+# flask-login keeps `get_id()` in the session cookie and in the remember cookie. Ours is
+# "<user id>.<session token>": the token names a `user_session` row, so revoking the row ends the
+# session cookie and the remember cookie alike, on this device only or on all of them.
+
+PRIVILEGED_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, user_agent: str = "", address: str = "") -> UserSession:
+    """Open a server-side session for `user`; `user.get_id()` then names it."""
+    token = secrets.token_urlsafe(32)
+    row = UserSession(token_hash=_token_hash(token), user_id=user.id, user_agent=user_agent[:200],
+                      address=address[:64])
+    db.session.add(row)
+    db.session.flush()
+    user.session_token = token
+    user.session_row_id = row.id
+    return row
+
+
+def end_session(user: User) -> None:
+    """Sign out this device: its session and remember cookies stop working."""
+    row_id = getattr(user, "session_row_id", None)
+    if row_id is not None:
+        db.session.execute(
+            update(UserSession).where(UserSession.id == row_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+@person_disabled.connect
+def _end_the_sessions_of_a_disabled_person(user: User, **_) -> None:
+    revoke_all_sessions(user)
+
+
+def revoke_all_sessions(user: User, keep_current: bool = False) -> int:
+    """Sign the user out on every device (a lost phone, a changed password). Returns how many."""
+    statement = update(UserSession).where(UserSession.user_id == user.id,
+                                          UserSession.revoked_at.is_(None))
+    current = getattr(user, "session_row_id", None)
+    if keep_current and current is not None:
+        statement = statement.where(UserSession.id != current)
+    result = db.session.execute(statement.values(revoked_at=utcnow()))
+    # Kept as a plain counter of "signed out everywhere", shown nowhere; the rows decide.
     user.session_generation += 1
     db.session.flush()
+    return result.rowcount
+
+
+def active_sessions(user: User) -> list[UserSession]:
+    return list(db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    ))
 
 
 def load_user_from_session_id(session_id: str) -> User | None:
-    """Resolve flask-login's stored id `"<user id>.<generation>"`; a stale generation is refused."""
-    user_id, _, generation = session_id.partition(".")
-    if not user_id.isdigit() or not generation.isdigit():
+    """Resolve flask-login's stored id; a revoked, idle or unknown session is refused.
+
+    Bookkeeping (last seen, an idle session's end) is written in its own short transaction, and
+    at most once a minute per session: reading a page must not depend on the request committing.
+    """
+    user_id, _, token = session_id.partition(".")
+    if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_generation != int(generation):
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token),
+                                  UserSession.user_id == int(user_id))
+    )
+    if row is None or row.revoked_at is not None:
         return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_enabled:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["BEATBOOK_IDLE_MINUTES"])
+    if user.has_role(*PRIVILEGED_ROLES) and now - row.last_seen_at > idle:
+        with db.engine.begin() as connection:
+            connection.execute(update(UserSession).where(UserSession.id == row.id)
+                               .values(revoked_at=now))
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        with db.engine.begin() as connection:
+            connection.execute(update(UserSession).where(UserSession.id == row.id)
+                               .values(last_seen_at=now))
+    user.session_token = token
+    user.session_row_id = row.id
     return user
+

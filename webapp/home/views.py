@@ -47,6 +47,7 @@ def supervisor():
         work=work, now=now, keep=offline_copies(work),
         communities=org.communities(station),
         role_counts=org.role_counts(station),
+        pending_grants=org.pending_grants(station),
     ))
 
 
@@ -99,6 +100,7 @@ def admin():
         station=station,
         communities=org.communities(station),
         role_counts=org.role_counts(station),
+        pending_grants=org.pending_grants(station),
     ))
 
 

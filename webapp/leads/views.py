@@ -144,7 +144,9 @@ def reveal(lead_id: int):
     lead = access.lead_to_reveal(current_user, lead_id)
     audit(current_user, "reveal_identities", "lead", lead.id, request.remote_addr or "")
     db.session.commit()
-    return render_page("leads/detail.html", block="parties", **_detail_context(lead, revealed=True))
+    # Full phones and ID numbers: never in a cache, on the phone or between.
+    return never_stored(render_page("leads/detail.html", block="parties",
+                                    **_detail_context(lead, revealed=True)))
 
 
 @bp.route("/<int:lead_id>/photos/<int:photo_id>")

@@ -108,8 +108,12 @@ class User(UserMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(32), default="")
     locale: Mapped[str | None] = mapped_column(String(8))
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped by "sign out everywhere": every session and remember-cookie carries the old value.
+    # Counts "sign out everywhere"; the user_session rows are what ends sessions.
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Second factor (TOTP, RFC 6238) for supervisors and admins who enrolled; None = not enrolled.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last time step accepted: each code works once, even within its 30 seconds.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     station: Mapped[Station] = relationship()
@@ -143,9 +147,14 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    # flask-login: the id carries the session generation so revoking invalidates old sessions.
+    # flask-login keeps this id in the session and remember cookies: it names the server-side
+    # session (webapp.auth.services.start_session), so revoking that row ends both cookies.
+    session_token = None  # set per request, never stored
+    session_row_id = None
+
     def get_id(self) -> str:
-        return f"{self.id}.{self.session_generation}"
+        # Without a started session the id names none, and the loader refuses it.
+        return f"{self.id}.{self.session_token or ''}"
 
     @property
     def is_active(self) -> bool:  # flask-login refuses sign-in for disabled accounts
@@ -161,3 +170,28 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(String(32), index=True)
 
     user: Mapped[User] = relationship(back_populates="role_grants")
+
+
+class GrantStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class RoleGrant(db.Model):
+    """A request to give someone a role that opens a compartment; a second person decides it."""
+
+    __tablename__ = "role_grant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=GrantStatus.PENDING.value, index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

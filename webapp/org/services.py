@@ -11,7 +11,13 @@ from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.org.events import person_disabled
-from webapp.org.models import Community, Grid, Role, Station, User, UserRole
+from webapp.org.models import Community, GrantStatus, Grid, Role, RoleGrant, Station, User, UserRole
+from webapp.timeutil import utcnow
+
+# Roles that open compartments (DV, minors, every case) or the power to hand them out: nobody
+# gets one on a single person's word. An admin's grant waits for a supervisor or a second admin,
+# and neither the requester nor the person concerned may approve it.
+GUARDED_ROLES = frozenset({Role.SUPERVISOR, Role.DV_TEAM, Role.YOUTH_TEAM, Role.ADMIN})
 
 
 class OrgError(Exception):
@@ -151,11 +157,126 @@ def _check_unique_username(username: str, exclude_id: int | None = None) -> None
 
 
 MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable", ~10^8 guesses
 
 
-def _check_password(password: str) -> None:
+def password_problem(password: str, username: str, display_name: str = "") -> str | None:
+    """Why `password` is refused ("too_short", "contains_name", "too_weak"), or None.
+
+    zxcvbn scores against common passwords, names, keyboard patterns, repeats and sequences, so
+    aaaaaaaaaa, 1234567890, password12 and ten spaces are all refused.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise OrgError("password", "too_short")
+        return "too_short"
+    lowered = password.lower()
+    names = {username.strip().lower(), *display_name.strip().lower().split()}
+    if any(len(name) >= 3 and name in lowered for name in names):
+        return "contains_name"
+    from zxcvbn import zxcvbn
+
+    # zxcvbn's cost grows with length; the first 64 characters decide well enough.
+    if zxcvbn(password[:64], user_inputs=sorted(names))["score"] < MIN_PASSWORD_SCORE:
+        return "too_weak"
+    return None
+
+
+def _check_password(password: str, username: str, display_name: str = "") -> None:
+    problem = password_problem(password, username, display_name)
+    if problem:
+        raise OrgError("password", problem)
+
+
+def _audit(actor: User | None, action: str, person: User, address: str = "", **detail) -> None:
+    from webapp.audit.services import record
+
+    record(actor, action, "user", person.id, address, **detail)
+
+
+def change_password(person: User, new_password: str, actor: User | None, address: str = "") -> None:
+    """Set a new password, end the person's other sessions and write it in the audit log."""
+    from webapp.auth.services import revoke_all_sessions
+
+    _check_password(new_password, person.username, person.display_name)
+    person.set_password(new_password)
+    # Whoever knew the old password (or holds a cookie from then) is out; the person changing
+    # their own password keeps this session.
+    revoke_all_sessions(person, keep_current=actor is not None and actor.id == person.id)
+    _audit(actor, "password_changed", person, address, by_self=actor is not None and actor.id == person.id)
+
+
+def _apply_roles(person: User, wanted: set[Role], actor: User | None, address: str) -> list[RoleGrant]:
+    """Give and take roles; guarded roles given by a person become requests for a second person.
+
+    `actor` None is the server console (`flask user create`, the demo), which is trusted.
+    """
+    current = person.roles
+    added, removed = wanted - current, current - wanted
+    guarded = added & GUARDED_ROLES if actor is not None else set()
+    person.set_roles((current - removed) | (added - guarded))
+    db.session.flush()
+    for role in sorted(removed):
+        _audit(actor, "role_removed", person, address, role=role.value)
+    for role in sorted(added - guarded):
+        _audit(actor, "role_added", person, address, role=role.value)
+    return [request_role(person, role, actor, address) for role in sorted(guarded)]
+
+
+def request_role(person: User, role: Role, requested_by: User, address: str = "") -> RoleGrant:
+    """Ask for a guarded role for `person`; an already pending request is reused."""
+    pending = db.session.scalar(select(RoleGrant).where(
+        RoleGrant.user_id == person.id, RoleGrant.role == role.value,
+        RoleGrant.status == GrantStatus.PENDING.value))
+    if pending is not None:
+        return pending
+    grant = RoleGrant(user_id=person.id, role=role.value, requested_by_id=requested_by.id)
+    db.session.add(grant)
+    db.session.flush()
+    _audit(requested_by, "role_requested", person, address, role=role.value, grant=grant.id)
+    return grant
+
+
+def can_decide_grant(user: User, grant: RoleGrant) -> bool:
+    """A supervisor or another admin of the station; never the requester or the person concerned."""
+    return (
+        user.is_authenticated
+        and user.has_role(Role.SUPERVISOR, Role.ADMIN)
+        and user.id not in (grant.user_id, grant.requested_by_id)
+        and grant.user.station_id == user.station_id
+    )
+
+
+def decide_grant(grant: RoleGrant, decider: User, approve: bool, address: str = "") -> RoleGrant:
+    """Approve (the role is given now) or refuse a pending request; both are audited."""
+    if grant.status != GrantStatus.PENDING.value:
+        raise OrgError("grant", "already_decided")
+    if not can_decide_grant(decider, grant):
+        raise OrgError("grant", "not_yours_to_decide")
+    grant.status = (GrantStatus.APPROVED if approve else GrantStatus.REFUSED).value
+    grant.decided_by_id = decider.id
+    grant.decided_at = utcnow()
+    if approve:
+        grant.user.set_roles(grant.user.roles | {Role(grant.role)})
+    db.session.flush()
+    _audit(decider, "role_granted" if approve else "role_refused", grant.user, address,
+           role=grant.role, grant=grant.id, requested_by=grant.requested_by_id)
+    return grant
+
+
+def pending_grants(station: Station) -> list[RoleGrant]:
+    return list(db.session.scalars(
+        select(RoleGrant).join(User, RoleGrant.user_id == User.id)
+        .where(RoleGrant.status == GrantStatus.PENDING.value, User.station_id == station.id)
+        .options(selectinload(RoleGrant.user), selectinload(RoleGrant.requested_by))
+        .order_by(RoleGrant.requested_at)
+    ))
+
+
+def pending_grants_for(person: User) -> list[RoleGrant]:
+    return list(db.session.scalars(
+        select(RoleGrant).where(RoleGrant.user_id == person.id,
+                                RoleGrant.status == GrantStatus.PENDING.value)
+        .order_by(RoleGrant.requested_at)
+    ))
 
 
 def _check_placement(community: Community | None, grid: Grid | None) -> None:
@@ -176,10 +297,13 @@ def create_user(
     is_branch_secretary: bool = False,
     title: str = "",
     phone: str = "",
+    actor: User | None = None,
+    address: str = "",
 ) -> User:
+    """Create a person; guarded roles chosen by `actor` wait for a second person's approval."""
     username = username.strip().lower()
     _check_unique_username(username)
-    _check_password(password)
+    _check_password(password, username, display_name)
     _check_placement(community, grid)
     user = User(
         station=station,
@@ -193,9 +317,10 @@ def create_user(
         phone=phone.strip(),
     )
     user.set_password(password)
-    user.set_roles(roles)
     db.session.add(user)
     db.session.flush()
+    _audit(actor, "user_created", user, address)
+    _apply_roles(user, set(roles), actor, address)
     return user
 
 
@@ -212,10 +337,15 @@ def update_user(
     is_enabled: bool,
     is_branch_secretary: bool = False,
     new_password: str | None = None,
+    actor: User | None = None,
+    address: str = "",
 ) -> User:
+    """Save a person's details; role and password changes are audited, guarded roles requested."""
     _check_placement(community, grid)
+    if new_password:
+        _check_password(new_password, user.username, display_name)
     user.display_name = display_name.strip()
-    user.set_roles(roles)
+    _apply_roles(user, set(roles), actor, address)
     user.community = community
     user.grid = grid
     user.in_volunteer_branch = in_volunteer_branch
@@ -223,15 +353,16 @@ def update_user(
     user.title = title.strip()
     user.phone = phone.strip()
     if user.is_enabled and not is_enabled:
-        # Disabling must also end the sessions the person still has on their phones, and (through
-        # the event) whatever other features keep to reach them.
-        user.session_generation += 1
+        # Disabling ends whatever the person still has on their phones: their sessions (auth) and
+        # push devices (notify) hear the event.
         user.is_enabled = False
-        person_disabled.send(user)  # e.g. notify forgets their push devices
+        person_disabled.send(user)
+        _audit(actor, "user_disabled", user, address)
+    elif is_enabled and not user.is_enabled:
+        _audit(actor, "user_enabled", user, address)
     user.is_enabled = is_enabled
     if new_password:
-        _check_password(new_password)
-        user.set_password(new_password)
+        change_password(user, new_password, actor, address)
     db.session.flush()
     return user
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.access.base import ORG_MANAGERS, roles_required
 from webapp.access.org import community_grid, station_community, station_person
+from webapp.audit.services import record
 from webapp.auth.services import revoke_all_sessions
 from webapp.extensions import db
 from webapp.org import bp
 from webapp.org import services as org
 from webapp.org.forms import CommunityForm, GridForm, UserForm
 from webapp.org.labels import ROLE_LABELS
-from webapp.org.models import Community, Grid, Role, User
+from webapp.org.models import Community, Grid, Role, RoleGrant, User
 from webapp.rendering import render_page, see_other
 
 
@@ -25,6 +26,12 @@ def _error_text(code: str) -> str:
         "not_an_officer": _("This person is not a community officer."),
         "grid_outside_community": _("The grid is not in the chosen community."),
         "too_short": _("At least 10 characters."),
+        "contains_name": _("The password must not contain the user name or the person's name."),
+        "too_weak": _("Too easy to guess (a common password, a pattern or repeated characters). "
+                      "Use a longer phrase of unrelated words."),
+        "already_decided": _("This request has already been decided."),
+        "not_yours_to_decide": _("A second person must decide: not the one who asked, nor the "
+                                 "person concerned."),
     }.get(code, code)
 
 
@@ -154,21 +161,27 @@ def user(user_id: int | None = None):
                 is_branch_secretary=form.is_branch_secretary.data,
                 title=form.title.data or "", phone=form.phone.data or "",
             )
+            actor = dict(actor=current_user._get_current_object(), address=request.remote_addr or "")
             try:
                 if existing:
                     saved = org.update_user(existing, is_enabled=form.is_enabled.data,
-                                            new_password=form.password.data or None, **fields)
+                                            new_password=form.password.data or None, **fields, **actor)
                 else:
                     saved = org.create_user(current_user.station, username=form.username.data,
-                                            password=form.password.data, **fields)
+                                            password=form.password.data, **fields, **actor)
             except org.OrgError as error:
                 _apply_error(form, error)
             else:
+                waiting = org.pending_grants_for(saved)
                 db.session.commit()
                 flash(_("Saved %(name)s.", name=saved.display_name), "success")
+                if waiting:
+                    flash(_("Waiting for a supervisor or a second admin to approve: %(roles)s.",
+                            roles=", ".join(str(ROLE_LABELS[Role(g.role)]) for g in waiting)), "info")
                 return see_other(url_for("org.user", user_id=saved.id))
     status = 422 if form.is_submitted() else 200
-    return render_page("org/user.html", block="user_form", status=status, form=form, person=existing)
+    return render_page("org/user.html", block="user_form", status=status, form=form, person=existing,
+                       waiting=org.pending_grants_for(existing) if existing else [])
 
 
 @bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["POST"])
@@ -176,6 +189,56 @@ def user(user_id: int | None = None):
 def user_sign_out_everywhere(user_id: int):
     person = station_person(current_user, user_id)
     revoke_all_sessions(person)
+    record(current_user, "sign_out_everywhere", "user", person.id, request.remote_addr or "")
     db.session.commit()
     flash(_("%(name)s has been signed out on every device.", name=person.display_name), "success")
     return see_other(url_for("org.user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
+@roles_required(*ORG_MANAGERS)
+def user_reset_two_factor(user_id: int):
+    """A lost authenticator: the person signs in with the password and enrols again."""
+    from webapp.auth import totp
+
+    person = station_person(current_user, user_id)
+    totp.disable(person)
+    revoke_all_sessions(person)
+    record(current_user, "two_factor_reset", "user", person.id, request.remote_addr or "")
+    db.session.commit()
+    flash(_("Second factor removed for %(name)s.", name=person.display_name), "success")
+    return see_other(url_for("org.user", user_id=person.id))
+
+
+# --- guarded roles: a second person decides ----------------------------------------------------
+
+
+@bp.route("/role-grants")
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def role_grants():
+    grants = org.pending_grants(current_user.station)
+    return render_page("org/role_grants.html", block="grant_rows", grants=grants,
+                       can_decide=lambda grant: org.can_decide_grant(current_user, grant))
+
+
+@bp.route("/role-grants/<int:grant_id>/<any(approve, refuse):decision>", methods=["POST"])
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def decide_role_grant(grant_id: int, decision: str):
+    grant = db.session.get(RoleGrant, grant_id)
+    if grant is None or grant.user.station_id != current_user.station_id:
+        abort(404)
+    try:
+        org.decide_grant(grant, current_user._get_current_object(), approve=decision == "approve",
+                         address=request.remote_addr or "")
+    except org.OrgError as error:
+        db.session.rollback()
+        return render_page("errors/error.html", status=403 if error.message == "not_yours_to_decide"
+                           else 409, code=403 if error.message == "not_yours_to_decide" else 409,
+                           message=_error_text(error.message))
+    db.session.commit()
+    if decision == "approve":
+        flash(_("%(role)s given to %(name)s.", role=ROLE_LABELS[Role(grant.role)],
+                name=grant.user.display_name), "success")
+    else:
+        flash(_("Request refused."), "success")
+    return see_other(url_for("org.role_grants"))
