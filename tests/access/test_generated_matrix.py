@@ -33,6 +33,7 @@ from tests.conftest import Browser, empty_all_tables
 from tests.factories import make_community, make_grid, make_station, make_user
 from webapp import access
 from webapp.access import DECLARED_ELSEWHERE
+from webapp.auth import totp
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -41,7 +42,7 @@ from webapp.leads.models import Lead, LeadPhoto
 from webapp.leads.services import LeadInput, PartyInput, register_lead
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
-from webapp.org.models import Community, Role, User
+from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
 
@@ -147,7 +148,12 @@ def world(app):
         station = make_station("GM-PS")
         people = {role.value: make_user(station, role, username=f"gm_{role.value}") for role in Role}
         people["reporter"] = make_user(station, Role.VOLUNTEER, username="gm_reporter")
-        people[ELSEWHERE] = make_user(make_station("GM-PS2"), Role.SUPERVISOR, username=f"gm_{ELSEWHERE}")
+        elsewhere = make_station("GM-PS2")
+        people[ELSEWHERE] = make_user(elsewhere, Role.SUPERVISOR, username=f"gm_{ELSEWHERE}")
+        # A role request of the other station, decided already: deciding it again changes nothing.
+        grant = RoleGrant(user=make_user(elsewhere, Role.VOLUNTEER, username="gm_elsewhere_volunteer"),
+                          role=Role.DV_TEAM.value, status=GrantStatus.REFUSED.value)
+        db.session.add(grant)
         communities = {"A": make_community(station, code="GMA", officer=people[Role.OFFICER.value]),
                        "B": make_community(station, code="GMB")}
         people[Role.VOLUNTEER.value].community = communities["A"]
@@ -173,7 +179,7 @@ def world(app):
         db.session.add(note)
         db.session.commit()
         world.users = {name: person.id for name, person in people.items()}
-        world.ids.update(visit=visit.id, notification=note.id)
+        world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id)
         world.community, world.grid = communities["A"].id, grid.id
         db.session.remove()
     yield world
@@ -197,11 +203,16 @@ def fresh_device(world: World) -> int:
 ALLOW, LOGIN, PUBLIC = "allow", "login", "public"
 
 
+# Sign-in's routes declare their rule in words (DECLARED_ELSEWHERE); where the words say more than
+# "signed in" or "public", the rule they name.
+RULES_IN_WORDS: dict[str, Callable[[User], bool]] = {"auth.two_factor": totp.may_enrol}
+
+
 def route_rule(app, endpoint: str) -> Callable[[User], bool] | str:
     """The rule a route declares: the `@allow` callable, or its declared words."""
     view = app.view_functions[endpoint]
-    return getattr(view, "access_check", None) or getattr(view, "access_rule", None) \
-        or DECLARED_ELSEWHERE.get(endpoint, "")
+    return getattr(view, "access_check", None) or RULES_IN_WORDS.get(endpoint) \
+        or getattr(view, "access_rule", None) or DECLARED_ELSEWHERE.get(endpoint, "")
 
 
 def route_verdict(app, endpoint: str, user: User | None) -> str | int:
@@ -261,6 +272,11 @@ def station_record(world, user, kind, **_):
     return ALLOW  # same station: the route's rule (admins) decides
 
 
+def station_grant(world, user, kind, **_):
+    grant = db.session.get(RoleGrant, world.ids[kind])
+    return ALLOW if grant.user.station_id == user.station_id else 404
+
+
 # --- how each route with arguments is exercised -------------------------------------------------------
 
 
@@ -272,6 +288,9 @@ class RecordRoute:
     steps: bool = False  # the `step` argument: every lifecycle step
     htmx: bool = True  # also as an htmx request
     body: str = "html"  # "html": the marker must not leak; "image": a photo
+    # Answers that still mean "allowed": the request passed access and was refused for the
+    # record's state (a step from the wrong status, a grant decided already).
+    refused_for_state: tuple[int, ...] = ()
 
 
 LEAD_AND_TWINS = (*LEAD_KINDS, *CLOSED.values())
@@ -280,7 +299,8 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "leads.photo": RecordRoute(LEAD_AND_TWINS, lead_view, body="image"),
     "leads.reveal": RecordRoute(LEAD_KINDS, lead_reveal, methods=("POST",)),
     # Steps: the page's form, not htmx (its fragment is the same block whatever the answer).
-    "leads.act": RecordRoute(LEAD_KINDS, lead_step, methods=("POST",), steps=True, htmx=False),
+    "leads.act": RecordRoute(LEAD_KINDS, lead_step, methods=("POST",), steps=True, htmx=False,
+                             refused_for_state=(409, 422)),
     "visits.detail": RecordRoute(("visit",), own_visit),
     "notify.open_notification": RecordRoute(("notification",), officers_own, methods=("POST",)),
     "notify.unsubscribe": RecordRoute(("device",), officers_own, methods=("POST",)),
@@ -288,6 +308,9 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "org.grid": RecordRoute(("grid",), station_record),
     "org.user": RecordRoute(("user",), station_record),
     "org.user_sign_out_everywhere": RecordRoute(("user",), station_record, methods=("POST",)),
+    "org.user_reset_two_factor": RecordRoute(("user",), station_record, methods=("POST",)),
+    "org.decide_role_grant": RecordRoute(("grant_elsewhere",), station_grant, methods=("POST",),
+                                         refused_for_state=(409,)),
 }
 # Routes that answer about records in their own way, with their own probe below.
 OWN_PROBES = {"sync.sync": "test_sync_answers_follow_the_step_rules"}
@@ -302,27 +325,26 @@ def step_target(world: World, kind: str, step: str) -> str:
     raise AssertionError(f"no lead of kind {kind} lets the step {step!r} be probed without taking it")
 
 
+# How each route argument is made, from the record kind (and step) being probed.
+ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
+    "lead_id": lambda world, kind, step: world.ids[kind],
+    "photo_id": lambda world, kind, step: world.photos[kind],
+    "step": lambda world, kind, step: step,
+    "visit_id": lambda world, kind, step: world.ids[kind],
+    "notification_id": lambda world, kind, step: world.ids[kind],
+    "device_id": lambda world, kind, step: fresh_device(world),
+    "community_id": lambda world, kind, step: world.community,
+    "grid_id": lambda world, kind, step: world.grid,
+    "user_id": lambda world, kind, step: world.users["reporter"],
+    "grant_id": lambda world, kind, step: world.ids[kind],
+    "decision": lambda world, kind, step: "refuse",
+}
+
+
 def url_for_rule(rule, world: World, kind: str, step: str | None = None) -> str:
-    values = {}
-    for argument in rule.arguments:
-        if argument == "lead_id":
-            values[argument] = world.ids[kind]
-        elif argument == "photo_id":
-            values[argument] = world.photos[kind]
-        elif argument == "step":
-            values[argument] = step
-        elif argument in ("visit_id", "notification_id"):
-            values[argument] = world.ids[kind]
-        elif argument == "device_id":
-            values[argument] = fresh_device(world)
-        elif argument == "community_id":
-            values[argument] = world.community
-        elif argument == "grid_id":
-            values[argument] = world.grid
-        elif argument == "user_id":
-            values[argument] = world.users["reporter"]
-        else:
-            raise AssertionError(f"{rule.rule}: no way to make the argument {argument!r}")
+    unknown = set(rule.arguments) - set(ARGUMENTS)
+    assert not unknown, f"{rule.rule}: no way to make the argument(s) {sorted(unknown)}"
+    values = {argument: ARGUMENTS[argument](world, kind, step) for argument in rule.arguments}
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -496,8 +518,8 @@ def _probe(world: World, persona: str, rule, probe: RecordRoute, method: str, ki
         what = f"{method} {rule.rule} on {target}{f' ({step})' if step else ''}{shape}"
         world.cases[f"{method} {rule.rule}{shape}"] += 1
         expected_here = expected
-        if step and expected == ALLOW and response.status_code in (409, 422):
-            expected_here = response.status_code  # allowed; refused for the lead's status only
+        if expected == ALLOW and response.status_code in probe.refused_for_state:
+            expected_here = response.status_code  # allowed; refused for the record's state only
         problems += check(response, expected_here, world, persona, what, hidden)
         if probe.body == "image" and expected != ALLOW and response.mimetype.startswith("image/"):
             problems.append(f"{persona} {what}: an image was served")
