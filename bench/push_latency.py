@@ -197,7 +197,9 @@ def child(backend: str, args) -> dict:
 
     work = Path(tempfile.mkdtemp(prefix=f"beatbook-push-latency-{backend}-"))
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'beatbook.db'}",
-           "BEATBOOK_INSTANCE_PATH": str(work / "instance"), "REDIS_URL": "", "PYTHONUNBUFFERED": "1"}
+           "BEATBOOK_INSTANCE_PATH": str(work / "instance"), "REDIS_URL": "", "PYTHONUNBUFFERED": "1",
+           # Bench-only: its push service is the tests' local one, http on 127.0.0.1.
+           "BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL": "1"}
     env.pop("BEATBOOK_JOBS_IMMEDIATE", None)
     client = None
     if backend == "redis":

@@ -17,8 +17,12 @@ import pytest
 # Before any webapp import: keep tests away from the developer's instance/ and environment.
 _INSTANCE = Path(tempfile.mkdtemp(prefix="beatbook-test-instance-"))
 os.environ["BEATBOOK_INSTANCE_PATH"] = str(_INSTANCE)
-for _name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+for _name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BEATBOOK_PUSH_HOSTS"):
     os.environ.pop(_name, None)
+# Test-only: the local push service (tests/notify/pushservice.py) is http on 127.0.0.1, which
+# production refuses. Set here so the job workers the tests start inherit it; tests of the
+# production rule turn it off in the app's config (tests/notify/test_endpoints.py).
+os.environ["BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL"] = "1"
 
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402

@@ -12,6 +12,11 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+# The browsers' push services (Chrome/Edge via FCM, Firefox, Windows, Safari): "name" is that host,
+# "*.domain" any host under the domain.
+DEFAULT_PUSH_HOSTS = ("fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,"
+                      "web.push.apple.com,*.push.apple.com")
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -93,6 +98,10 @@ def load_config(instance_path: Path) -> dict:
         # An assignment not accepted within this time escalates to the supervisors (red sooner).
         "BEATBOOK_ESCALATE_MINUTES": _int("BEATBOOK_ESCALATE_MINUTES", 240),
         "BEATBOOK_ESCALATE_RED_MINUTES": _int("BEATBOOK_ESCALATE_RED_MINUTES", 30),
+        # Web Push goes only to these hosts, over https, at public addresses (webapp/notify/endpoints.py).
+        "BEATBOOK_PUSH_HOSTS": os.environ.get("BEATBOOK_PUSH_HOSTS", DEFAULT_PUSH_HOSTS),
+        # Tests and benchmarks only: also http and loopback, for their local push service.
+        "BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL": _bool("BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL", False),
         "BEATBOOK_MAX_PHOTO_MB": _int("BEATBOOK_MAX_PHOTO_MB", 10),
         # Above the photo cap, so an oversized photo gets the form's clear 422, not a bare 413.
         "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 48) * 1024 * 1024,

@@ -406,7 +406,9 @@ def subprocess_database_url(app) -> str:
 def worker_env(database_url: str, instance_path: str | Path, redis_url: str = "", **extra: str) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url, "BEATBOOK_INSTANCE_PATH": str(instance_path),
            # An empty value beats a developer's .env, and selects the SQLite queue.
-           "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", **extra}
+           "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
+           # Test-only: the worker pushes to this local service (http, 127.0.0.1).
+           "BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL": "1", **extra}
     env.pop("BEATBOOK_JOBS_IMMEDIATE", None)
     return env
 

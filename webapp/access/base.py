@@ -43,7 +43,8 @@ DECLARED_ELSEWHERE: dict[str, str] = {
     "auth.account": "signed in (login_required)",
     "auth.sign_out_everywhere": "signed in (login_required)",
     "auth.login_code": "public: only after the password, for the person it names (pending in the session)",
-    "auth.two_factor": "signed in (login_required)",
+    "auth.two_factor": "signed in (login_required); others than those who must have a second factor "
+                       "(auth.totp.may_enrol) get 403",
     "auth.change_password": "signed in (login_required)",
 }
 
@@ -72,6 +73,7 @@ def allow(rule: Rule) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         wrapped.access_rule = rule.__name__  # type: ignore[attr-defined]
+        wrapped.access_check = rule  # type: ignore[attr-defined]  # the rule itself, for the generated matrix
         return wrapped  # type: ignore[return-value]
 
     return decorator

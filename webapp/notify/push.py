@@ -2,7 +2,8 @@
 
 Pushes carry no personal data: a neutral title, a short text and a link, in the person's
 language. 404/410 from a push service means the device is gone (its subscription is deleted);
-429 and 5xx are retried after Retry-After; every request has a TTL and a timeout.
+429 and 5xx are retried after Retry-After; every request has a TTL and a timeout. Every endpoint
+is checked again before a push and on the connection itself (webapp/notify/endpoints.py).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app, url_for
 from flask_babel import force_locale
@@ -25,9 +28,19 @@ from sqlalchemy import select, update
 
 from webapp.extensions import db
 from webapp.notices import title_of
+from webapp.notify.endpoints import (
+    TRANSIENT,
+    EndpointRefused,
+    PushPolicy,
+    UnsafeConnection,
+    check_endpoint,
+    guarded_session,
+)
 from webapp.notify.models import Notification, PushStatus, PushSubscription
 from webapp.org.models import User
 from webapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 TTL_SECONDS = 24 * 3600  # a phone off for the night still gets it in the morning
 TIMEOUT_SECONDS = 10  # a dead push service must not hang the worker
@@ -94,8 +107,26 @@ class _Attempt:
         self.retry_in = max(self.retry_in or timedelta(0), after)
 
 
-def _push_to(device: PushSubscription, data: str, attempt: _Attempt, now) -> None:
+def _safe_to_push(device: PushSubscription, policy: PushPolicy, attempt: _Attempt) -> bool:
+    """Check the endpoint again before sending: the allow-list may have changed (or the row predates
+    it), and DNS may now point the name inside the network."""
+    try:
+        check_endpoint(device.endpoint, policy)
+    except EndpointRefused as refused:
+        log.warning("push endpoint refused (%s): device %s", refused, device.id)
+        if refused.reason in TRANSIENT:
+            attempt.retry(DEFAULT_RETRY)  # DNS may be right again later; the retries are bounded
+        else:
+            db.session.delete(device)  # never a push service Beatbook may send to
+        return False
+    return True
+
+
+def _push_to(device: PushSubscription, data: str, attempt: _Attempt, now, policy: PushPolicy,
+             session: requests.Session) -> None:
     keys = current_app.extensions["beatbook_vapid"]
+    if not _safe_to_push(device, policy, attempt):
+        return
     try:
         webpush(
             subscription_info={"endpoint": device.endpoint,
@@ -103,6 +134,7 @@ def _push_to(device: PushSubscription, data: str, attempt: _Attempt, now) -> Non
             data=data, vapid_private_key=keys.private_key,
             # pywebpush writes aud/exp into this dict: a fresh one every call.
             vapid_claims={"sub": keys.subject}, ttl=TTL_SECONDS, timeout=TIMEOUT_SECONDS,
+            requests_session=session,  # checks the address each connection really reached
         )
     except WebPushException as error:
         status = error.response.status_code if error.response is not None else None
@@ -110,6 +142,10 @@ def _push_to(device: PushSubscription, data: str, attempt: _Attempt, now) -> Non
             db.session.delete(device)  # the browser unsubscribed or the device is gone
         elif status == 429 or (status is not None and status >= 500):
             attempt.retry(_retry_after(error))
+        return
+    except UnsafeConnection as error:
+        log.warning("push connection refused (%s): device %s", error, device.id)
+        attempt.retry(DEFAULT_RETRY)
         return
     except RequestException:
         attempt.retry_in = attempt.retry_in or DEFAULT_RETRY  # refused or timed out: the service may be down
@@ -149,8 +185,10 @@ def deliver(notification_id: int, schedule_retry: Callable[[int, timedelta], Non
     data = json.dumps(payload_for(notification, user), ensure_ascii=False)
     notification.push_attempts += 1
     attempt = _Attempt()
-    for device in devices:
-        _push_to(device, data, attempt, now)
+    policy = PushPolicy.from_config(current_app.config)
+    with guarded_session(policy) as session:
+        for device in devices:
+            _push_to(device, data, attempt, now, policy, session)
     notification.push_status = _outcome(notification, attempt, now)
     db.session.commit()
     if notification.push_status == PushStatus.PENDING:

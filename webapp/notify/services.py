@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from webapp.extensions import db
 from webapp.jobs import after_commit_enqueue
 from webapp.notices import Notice, notice_raised
+from webapp.notify.endpoints import EndpointRefused, PushPolicy, check_endpoint
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash, valid_keys
 from webapp.notify.tasks import push_notification
@@ -87,22 +88,54 @@ def devices_of(user: User) -> list[PushSubscription]:
         select(PushSubscription).where(PushSubscription.user_id == user.id).order_by(PushSubscription.id)))
 
 
-def subscribe_device(user: User, endpoint: str, p256dh: str, auth: str, device_name: str
-                     ) -> PushSubscription | None:
-    """Keep this browser's push subscription for `user`; None when it is not a usable one."""
-    if not endpoint.startswith(("https://", "http://")) or len(endpoint) > 2000 \
-            or not valid_keys(p256dh, auth):
-        return None
+class SubscriptionRefused(Exception):
+    """A subscription Beatbook will not keep; `reason` says why (see the subscribe view)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+BAD_SUBSCRIPTION = "bad_subscription"
+DEVICE_TAKEN = "device_taken"
+
+
+def subscribe_device(user: User, endpoint: str, p256dh: str, auth: str, device_name: str,
+                     policy: PushPolicy) -> PushSubscription:
+    """Keep this browser's push subscription for `user`.
+
+    Raises SubscriptionRefused: keys that cannot encrypt (`bad_subscription`), an endpoint that is
+    not a public push service (the reasons of `webapp.notify.endpoints`), or a subscription that
+    belongs to someone else (`device_taken`): a device is never moved to another person by posting
+    its endpoint. A phone handed over is freed when its person signs out (`forget_devices`)."""
+    if not valid_keys(p256dh, auth):
+        raise SubscriptionRefused(BAD_SUBSCRIPTION)
+    try:
+        check_endpoint(endpoint, policy)
+    except EndpointRefused as refused:
+        raise SubscriptionRefused(refused.reason) from refused
     device = db.session.scalar(select(PushSubscription).where(
         PushSubscription.endpoint_hash == endpoint_hash(endpoint)))
+    if device is not None and device.user_id != user.id:
+        raise SubscriptionRefused(DEVICE_TAKEN)
     if device is None:
-        device = PushSubscription(endpoint=endpoint, endpoint_hash=endpoint_hash(endpoint))
+        device = PushSubscription(user_id=user.id, endpoint=endpoint, endpoint_hash=endpoint_hash(endpoint))
         db.session.add(device)
-    # The same browser signed in as someone else now belongs to that person.
-    device.user_id, device.p256dh, device.auth = user.id, p256dh, auth
+    device.p256dh, device.auth = p256dh, auth
     device.device = device_name[:120]
     db.session.flush()
     return device
+
+
+def forget_devices(user: User, device_ids: Iterable[int]) -> int:
+    """Remove these devices of `user` (others' are left alone). Returns how many went."""
+    ids = [int(i) for i in device_ids]
+    if not ids:
+        return 0
+    removed = db.session.execute(delete(PushSubscription).where(
+        PushSubscription.user_id == user.id, PushSubscription.id.in_(ids))).rowcount
+    db.session.flush()
+    return removed
 
 
 def forget_device(user: User, device_id: int) -> bool:
