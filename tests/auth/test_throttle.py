@@ -85,17 +85,20 @@ def test_unknown_user_names_take_as_long_as_real_ones(app, make_client, officer)
         app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 1000
 
         def timed(username: str) -> float:
+            """CPU time of the sign-in (the test client runs it in this thread): steady on a busy
+            machine, where wall time is not."""
             browser = Browser(make_client())
             token = browser.token()
-            begin = time.perf_counter()
+            begin = time.thread_time()
             browser.client.post("/login", data={"username": username, "password": "wrong guess!",
                                                 "csrf_token": token})
-            return time.perf_counter() - begin
+            return time.thread_time() - begin
 
-        known = statistics.median(timed("slowhash") for _ in range(7))
-        unknown = statistics.median(timed("nosuchperson") for _ in range(7))
+        pairs = [(timed("slowhash"), timed("nosuchperson")) for _ in range(7)]  # interleaved
+        known = statistics.median(known for known, _ in pairs)
+        unknown = statistics.median(unknown for _, unknown in pairs)
         print(f"median sign-in: known {known * 1000:.0f} ms, unknown {unknown * 1000:.0f} ms")
-        assert unknown > known * 0.6
+        assert unknown > known * 0.4  # without the dummy hash: under 0.1
     finally:
         app.config["BEATBOOK_PASSWORD_METHOD"] = saved
         app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 5
