@@ -5,30 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import Browser
-from tests.factories import commit, make_station, make_user
+from tests.factories import commit, make_user
 from webapp.audit.models import AuditEntry
 from webapp.auth.models import UserSession
 from webapp.extensions import db
 from webapp.org.models import Role
 from webapp.timeutil import utcnow
-
-
-@pytest.fixture
-def station(app_ctx):
-    station = make_station()
-    commit()
-    return station
-
-
-@pytest.fixture
-def officer(station):
-    user = make_user(station, Role.OFFICER, username="wang")
-    commit()
-    return user
 
 
 def _stolen_copy(make_client, browser: Browser) -> Browser:

@@ -3,24 +3,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import commit, make_community, make_station, make_user
+from tests.factories import commit, make_community, make_user
 from webapp.auth.models import LoginThrottle
 from webapp.extensions import db
 from webapp.org.models import Role, User
-
-
-@pytest.fixture
-def station(app_ctx):
-    station = make_station()
-    commit()
-    return station
-
-
-@pytest.fixture
-def officer(station):
-    user = make_user(station, Role.OFFICER, username="wang")
-    commit()
-    return user
 
 
 def failures(username: str = "wang") -> int:

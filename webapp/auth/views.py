@@ -137,6 +137,17 @@ def _signed_in(user, remember: bool, next_url: str | None, **detail):
 TWO_FACTOR_MINUTES = 5
 
 
+def _throttled(form, key: str) -> bool:
+    """Count one guess against `key`; past the limit, say so on the form (the caller answers 429)."""
+    try:
+        count_attempt(key, current_app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT"], _throttle_policy())
+    except Throttled as throttled:
+        form.form_errors.append(_("Too many failed sign-ins. Try again in %(minutes)d minutes.",
+                                  minutes=throttled.minutes))
+        return True
+    return False
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code():
     pending = session.get("two_factor")
@@ -151,12 +162,7 @@ def login_code():
     status = 200
     if form.validate_on_submit():
         key = f"totp:{user.id}"
-        try:
-            count_attempt(key, current_app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-                          _throttle_policy())
-        except Throttled as throttled:
-            form.form_errors.append(_("Too many failed sign-ins. Try again in %(minutes)d minutes.",
-                                      minutes=throttled.minutes))
+        if _throttled(form, key):
             status = 429
         else:
             if totp.accept_code(user, form.code.data, utcnow()):
@@ -232,12 +238,7 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         key = f"account:{user.username}"  # guessing the current password is throttled like sign-in
-        try:
-            count_attempt(key, current_app.config["BEATBOOK_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-                          _throttle_policy())
-        except Throttled as throttled:
-            form.form_errors.append(_("Too many failed sign-ins. Try again in %(minutes)d minutes.",
-                                      minutes=throttled.minutes))
+        if _throttled(form, key):
             status = 429
         else:
             if not user.check_password(form.current.data):
