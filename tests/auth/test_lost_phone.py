@@ -16,6 +16,7 @@ from tests.factories import commit, make_community, make_station, make_user
 from tests.notify.pushservice import PushService, register_device, store_device
 from webapp.audit.models import AuditEntry
 from webapp.auth.models import UserSession
+from webapp.auth.services import load_user_from_session_id
 from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.notify.models import Notification, PushSubscription
@@ -309,3 +310,17 @@ def test_a_recovered_phone_signs_in_again_and_is_no_longer_told_to_wipe(make_cli
     assert phone.login("va", remember=True).status_code == 303
     assert phone.client.get("/sync/session").status_code == 200
     assert "X-Wipe" not in phone.client.get("/home/volunteer").headers
+
+
+def test_demo_devices_load_once_and_no_cookie_reaches_them(app_ctx):
+    runner = app_ctx.test_cli_runner()
+    assert "2 devices added" in runner.invoke(args=["demo", "load"]).output
+    assert "0 devices added" in runner.invoke(args=["demo", "load"]).output
+    officer_id = db.session.scalar(select(UserSession.user_id)
+                                   .where(UserSession.token_hash == "demo-officer-desk-pc"))
+    rows = _sessions(officer_id)
+    live = [(r.revoked_at is None, r.wipe_requested_at is None) for r in rows]
+    assert live == [(True, True), (False, False)]  # the desk PC signed in; the old phone lost
+    for row in rows:  # a marker, not a digest: no token names these rows
+        assert load_user_from_session_id(f"{officer_id}.{row.token_hash}") is None
+        assert len(row.token_hash) != 64
