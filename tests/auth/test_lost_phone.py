@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.conftest import Browser
 from tests.factories import commit, make_community, make_station, make_user
 from tests.notify.pushservice import PushService, register_device, store_device
+from tests.sync.test_sealing import _seal
 from webapp.audit.models import AuditEntry
 from webapp.auth.models import UserSession
 from webapp.auth.services import load_user_from_session_id
@@ -21,6 +22,7 @@ from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.notify.models import Notification, PushSubscription
 from webapp.org.models import Role
+from webapp.sync.sealing import seal_keys
 from webapp.timeutil import utcnow
 
 PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -324,3 +326,26 @@ def test_demo_devices_load_once_and_no_cookie_reaches_them(app_ctx):
     for row in rows:  # a marker, not a digest: no token names these rows
         assert load_user_from_session_id(f"{officer_id}.{row.token_hash}") is None
         assert len(row.token_hash) != 64
+
+
+def test_sealed_items_from_a_revoked_phone_are_judged_by_their_sealed_time(make_client, volunteer_world):
+    """A DV report sealed on the phone: its time is inside the seal, opened before it is judged."""
+    volunteer, community = volunteer_world
+    phone, desk = _browser(make_client, PHONE_AGENT), _browser(make_client, DESK_AGENT)
+    phone.login("va", remember=True)
+    desk.login("va", remember=False)
+    phone_row = _live(volunteer.id)[0]
+    desk.post("/account/devices/revoke", {"session_id": str(phone_row.id)}, from_page="/account")
+    db.session.expire_all()
+    revoked_at = db.session.get(UserSession, phone_row.id).revoked_at
+    key = seal_keys().private_key.public_key()
+    items = []
+    for when in (revoked_at - timedelta(minutes=3), revoked_at + timedelta(minutes=3)):
+        plain = _report(community.id, when)
+        plain["fields"].update(uuid=plain["uuid"], flag_dv="y", category="marriage_family")
+        items.append(_seal(plain, key))
+    token = phone.client.get("/sync/session").get_json()["csrf"]
+    answer = phone.client.post("/sync", json={"items": items}, headers={"X-CSRFToken": token})
+    assert answer.status_code == 401 and answer.get_json()["wipe"] is True
+    assert [r["status"] for r in answer.get_json()["results"]] == ["created", "forbidden"]
+    assert _stored(items[0]) == 1 and _stored(items[1]) == 0
