@@ -29,7 +29,8 @@ class RemoveShiftForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    decision = RadioField(_l("Your answer"), choices=[("accept", _l("I am going with the police")),
-                                                      ("decline", _l("I cannot go"))],
+    decision = RadioField(_l("Your answer"),
+                          choices=[SelectChoice("accept", _l("I am going with the police")),
+                                   SelectChoice("decline", _l("I cannot go"))],
                           validators=[InputRequired(message=_l("Choose whether you go."))])
     reason = StringField(_l("Reason (optional)"), validators=[Length(max=200)])

@@ -26,12 +26,12 @@ PHONE = Regexp(r"^[0-9+\- ]*$", message=_l("Digits, spaces, + and - only."))
 class ExpertForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
     fields = SelectMultipleField(_l("Fields of expertise"), validators=[InputRequired()],
-                                 choices=[(code, label) for code, label in CATEGORY_LABELS.items()])
+                                 choices=[SelectChoice(c, label) for c, label in CATEGORY_LABELS.items()])
     languages = SelectMultipleField(_l("Languages"), validators=[Optional()],
-                                    choices=[(code, label) for code, label in LANGUAGE_LABELS.items()])
+                                    choices=[SelectChoice(c, label) for c, label in LANGUAGE_LABELS.items()])
     bio = TextAreaField(_l("Short public bio"), validators=[Optional(), Length(max=300)])
     availability = SelectField(_l("Availability"),
-                               choices=[(a.value, AVAILABILITY_LABELS[a]) for a in Availability])
+                               choices=[SelectChoice(a.value, AVAILABILITY_LABELS[a]) for a in Availability])
     employer = StringField(_l("Employer (private)"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("Phone (private)"), validators=[Optional(), Length(max=32), PHONE])
     user_id = SelectField(_l("Account (role expert)"), coerce=optional_int, validators=[Optional()])
@@ -50,7 +50,8 @@ def _expert_choices(experts: list[Expert]) -> list[SelectChoice]:
 
 class ConflictForm(FlaskForm):
     expert_id = SelectField(_l("Expert"), coerce=optional_int, validators=[InputRequired()])
-    kind = SelectField(_l("Conflict"), choices=[(k.value, CONFLICT_LABELS[k]) for k in ConflictKind])
+    kind = SelectField(_l("Conflict"),
+                       choices=[SelectChoice(k.value, CONFLICT_LABELS[k]) for k in ConflictKind])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
 
 
