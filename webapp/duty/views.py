@@ -126,8 +126,8 @@ def answer(call_id: int):
     if not form.validate_on_submit():
         return _call_page(found, form, status=422)
     try:
-        dispatching.answer(found, current_user, form.decision.data == "accept", form.reason.data.strip(),
-                           utcnow())
+        dispatching.answer(found, current_user, form.decision.data == "accept",
+                           (form.reason.data or "").strip(), utcnow())
     except dispatching.DispatchError:
         db.session.rollback()
         return _call_page(found, form, status=409,
