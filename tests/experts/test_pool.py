@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Browser
 from tests.factories import commit, make_community, make_station, make_user
+from webapp.audit.models import AuditEntry
 from webapp.experts.models import Expert, ExpertChoice, ExpertConflict, ExpertInvitation
 from webapp.experts.services import (
     ExpertError,
@@ -308,6 +309,17 @@ def test_bad_profiles_are_refused_and_change_nothing(cast, data, message):
     assert edited.status_code == 422
     db.session.expire_all()
     assert db.session.get(Expert, cast.no_account.id).name == "周无号"
+
+
+def test_looking_at_private_notes_is_audited_and_for_supervisors_only(cast):
+    page = phone(cast.app, "x_sup").client.get(f"/experts/{cast.mine.id}/edit")
+    assert page.status_code == 200 and "13800001111" in page.get_data(as_text=True)
+    assert "no-store" in page.headers["Cache-Control"]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "expert"))
+    assert entry.object_id == cast.mine.id and entry.actor_id == cast.supervisor.id
+    make_user(cast.station, Role.ADMIN, username="x_admin")
+    commit()
+    assert phone(cast.app, "x_admin").client.get(f"/experts/{cast.mine.id}/edit").status_code == 403
 
 
 def test_a_supervisor_keeps_a_profile(cast):

@@ -1,7 +1,7 @@
 """Who may see and do what with the expert pool.
 
 - The pool (search, profiles) is for the station's case workers and mediation staff; private notes
-  (employer, phone — masked) for supervisors only; supervisors and admins keep the profiles.
+  (employer, phone — masked in lists) for supervisors only, who also keep the profiles.
 - Conflicts and invitations are recorded by whoever handles the lead.
 - An invited expert sees the invitation (minimal fields) and nothing else of the lead: every
   lead and case page answers them 404, and no list or search shows them one.
@@ -19,7 +19,7 @@ from webapp.leads.models import Lead
 from webapp.org.models import Role, User
 
 POOL_READERS = (Role.OFFICER, Role.SUPERVISOR, Role.MEDIATOR, Role.LAWYER)
-POOL_KEEPERS = (Role.SUPERVISOR, Role.ADMIN)
+POOL_KEEPERS = (Role.SUPERVISOR,)  # the profile form shows the private notes: supervisors only
 MAX_ID = 2**63 - 1
 
 

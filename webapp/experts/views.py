@@ -14,6 +14,7 @@ from webapp.access.experts import (
     seen_invitation,
     station_expert,
 )
+from webapp.audit.services import record as audit
 from webapp.errors import render_error
 from webapp.experts import bp
 from webapp.experts import services as pool
@@ -24,7 +25,7 @@ from webapp.leads.codes import CATEGORY_LABELS
 from webapp.leads.masking import mask_phone
 from webapp.org.models import Role, User
 from webapp.org.services import the_station
-from webapp.rendering import readable_offline, render_page, see_other
+from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.timeutil import STATION_TZ
 
 
@@ -120,7 +121,12 @@ def new():
 @bp.route("/<int:expert_id>/edit", methods=["GET", "POST"])
 @allow(can_manage_experts)
 def edit(expert_id: int):
-    return _save(station_expert(current_user, expert_id))
+    expert = station_expert(current_user, expert_id)
+    if request.method == "GET" and (expert.phone or expert.employer):
+        # The form shows the private notes in full: every look is in the audit log.
+        audit(current_user, "view", "expert", expert.id, request.remote_addr or "")
+        db.session.commit()
+    return never_stored(_save(expert))
 
 
 def _lead_page(lead, conflict_form, invite_form, status: int = 200):
