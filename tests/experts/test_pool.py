@@ -425,3 +425,18 @@ def test_bad_conflicts_are_refused_and_change_nothing(cast, data):
 def test_bad_pool_searches_are_a_clear_400(cast, query):
     answer = phone(cast.app, "x_officer").client.get(f"/experts/?{query}")
     assert answer.status_code == 400 and "<form" not in answer.get_data(as_text=True).split("<main")[-1][:50]
+
+
+def test_no_outside_expert_is_invited_to_a_compartmented_matter(cast):
+    config = cast.app.config
+    dv = register_lead(
+        cast.officer,
+        LeadInput(source=Source.WALK_IN, category="marriage_family", summary="家暴", community=cast.community,
+                  flag_dv=True),
+        parse_deadlines(config["BEATBOOK_DEADLINES"]),
+        1 << 20,
+    ).lead
+    with pytest.raises(ExpertError):
+        invite(dv, cast.mine, "https://meeting.tencent.com/dm/dv", None, cast.supervisor)
+    db.session.rollback()
+    assert count(ExpertInvitation) == 2

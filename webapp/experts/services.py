@@ -187,6 +187,10 @@ def invite(lead: Lead, expert: Expert, video_link: str, meets_at: datetime | Non
     they get an inbox entry. Inviting again updates the link and time."""
     if expert.station_id != lead.station_id:
         raise ExpertError("expert_id", _l("Choose an expert of this station."))
+    if lead.is_compartmented:
+        # An outside expert would learn that a DV or minor's matter exists, and where.
+        raise ExpertError("expert_id",
+                          _l("Outside experts are not invited to domestic-violence or minors' matters."))
     if has_conflict(lead, expert):
         raise ExpertError("expert_id", _l("This expert has a conflict of interest on this lead."))
     if expert.user is None or not expert.user.is_enabled:
