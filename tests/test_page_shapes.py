@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Browser
+from webapp.duty.models import DispatchCall
+from webapp.experts.models import Expert, ExpertInvitation
 from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.org import services as org
@@ -51,6 +53,16 @@ PAGES = [
     ("auth.two_factor", "supervisor", lambda ids: "/account/two-factor"),
     ("auth.change_password", "officer", lambda ids: "/account/password"),
     ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
+    ("duty.roster", "supervisor", lambda ids: "/duty/"),
+    ("duty.roster", "mediator", lambda ids: "/duty/?week=2026-11-23"),
+    ("duty.call", "supervisor", lambda ids: f"/duty/calls/{ids['call']}"),
+    ("experts.pool_page", "officer", lambda ids: "/experts/?category=neighbour&availability=available"),
+    ("experts.public_list", None, lambda ids: "/experts/public"),
+    ("experts.mine", "expert", lambda ids: "/experts/mine"),
+    ("experts.invitation", "expert", lambda ids: f"/experts/invitations/{ids['invitation']}"),
+    ("experts.new", "supervisor", lambda ids: "/experts/new"),
+    ("experts.edit", "supervisor", lambda ids: f"/experts/{ids['expert']}/edit"),
+    ("experts.for_lead", "officer", lambda ids: f"/experts/leads/{ids['lead']}"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
@@ -74,7 +86,10 @@ def demo(demo_station):
                                                       findings="一切正常"))
         db.session.commit()
         ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
-               "lead": lead.id, "visit": visit.id}
+               "lead": lead.id, "visit": visit.id,
+               "call": db.session.scalar(select(DispatchCall.id).limit(1)),
+               "invitation": db.session.scalar(select(ExpertInvitation.id).limit(1)),
+               "expert": db.session.scalar(select(Expert.id).limit(1))}
         db.session.remove()
     return ids
 

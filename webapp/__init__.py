@@ -31,6 +31,7 @@ PLUGINS = (
     "webapp.leads.sweep",
     "webapp.leads.sync",
     "webapp.visits.sync",
+    "webapp.duty.dispatch",  # 110 dispute calls to the mediator on duty; its sweep step passes them on
     "webapp.notify.sweep",
     "webapp.audit.anchors",
 )
@@ -169,7 +170,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp import health
     from webapp.audit import views as audit_views
     from webapp.auth import views as auth_views
+    from webapp.duty import views as duty_views
     from webapp.errors import register_error_handlers
+    from webapp.experts import views as expert_views
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
     from webapp.notify import views as notify_views
@@ -179,7 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.visits import views as visit_views
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health, audit_views):
+                   offline_views, health, audit_views, duty_views, expert_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

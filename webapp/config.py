@@ -98,6 +98,8 @@ def load_config(instance_path: Path) -> dict:
         # An assignment not accepted within this time escalates to the supervisors (red sooner).
         "BEATBOOK_ESCALATE_MINUTES": _int("BEATBOOK_ESCALATE_MINUTES", 240),
         "BEATBOOK_ESCALATE_RED_MINUTES": _int("BEATBOOK_ESCALATE_RED_MINUTES", 30),
+        # A dispatch offer (调解员随警出动) nobody answers in this time passes to the next on duty.
+        "BEATBOOK_DISPATCH_TIMEOUT_MINUTES": _int("BEATBOOK_DISPATCH_TIMEOUT_MINUTES", 5),
         # Web Push goes only to these hosts, over https, at public addresses (webapp/notify/endpoints.py).
         "BEATBOOK_PUSH_HOSTS": os.environ.get("BEATBOOK_PUSH_HOSTS", DEFAULT_PUSH_HOSTS),
         # Tests and benchmarks only: also http and loopback, for their local push service.

@@ -23,7 +23,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
 
 import pytest
 from PIL import Image
@@ -34,6 +35,10 @@ from tests.factories import make_community, make_grid, make_station, make_user
 from webapp import access
 from webapp.access import DECLARED_ELSEWHERE
 from webapp.auth import totp
+from webapp.duty.dispatch import open_call
+from webapp.duty.models import DutyShift
+from webapp.duty.services import add_shift
+from webapp.experts.services import ExpertInput, invite, save_expert
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -43,6 +48,7 @@ from webapp.leads.services import LeadInput, PartyInput, register_lead
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
 from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
+from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
 
@@ -177,6 +183,7 @@ def world(app):
                             subject_id=world.ids["lead_plain_a"], link=f"/leads/{world.ids['lead_plain_a']}",
                             text=f"Notice {marker('notification')}", dedupe_key="gm-matrix")
         db.session.add(note)
+        _duty_and_experts(world, people, officer)
         db.session.commit()
         world.users = {name: person.id for name, person in people.items()}
         world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id)
@@ -185,6 +192,34 @@ def world(app):
     yield world
     with app.app_context():
         empty_all_tables()
+
+
+def _duty_and_experts(world: World, people: dict[str, User], officer: User) -> None:
+    """A dispatch of the plain lead offered to the mediator (on duty now), and the expert's
+    profile with an invitation to the same lead."""
+    now = utcnow()
+    lead = db.session.get(Lead, world.ids["lead_plain_a"])
+    station = people[Role.MEDIATOR.value].station
+    add_shift(station, people[Role.MEDIATOR.value], now - timedelta(hours=1), now + timedelta(hours=8), None)
+    world.ids["call"] = open_call(lead, now).id
+    expert = save_expert(station, None, ExpertInput(name="Expert GM", fields=["neighbour"],
+                                                         user=people[Role.EXPERT.value]))
+    world.ids["expert"] = expert.id
+    world.ids["invitation"] = invite(lead, expert, "https://meeting.example.cn/gm", now, officer).id
+
+
+def fresh_shift(world: World) -> int:
+    """A far-off shift of the mediator, made for one probe (a supervisor's own probe removes it)."""
+    start = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(days=next(_shift_days))
+    shift = DutyShift(station_id=db.session.get(User, world.users[Role.MEDIATOR.value]).station_id,
+                      user_id=world.users[Role.MEDIATOR.value], starts_at=start,
+                      ends_at=start + timedelta(hours=8))
+    db.session.add(shift)
+    db.session.commit()
+    return shift.id
+
+
+_shift_days = count()
 
 
 def fresh_device(world: World) -> int:
@@ -260,6 +295,34 @@ def lead_step(world, user, kind, step, **_):
     return ALLOW if access.may_take_step(user, lead, STEPS[step].who) else 403
 
 
+def station_shift(world, user, kind, **_):
+    mediator = db.session.get(User, world.users[Role.MEDIATOR.value])
+    return ALLOW if user.station_id == mediator.station_id else 404
+
+
+def seen_call(world, user, kind, **_):
+    return ALLOW if access.find_call(user, world.ids[kind]) is not None else 404
+
+
+def station_expert(world, user, kind, **_):
+    return ALLOW if access.find_expert(user, world.ids[kind]) is not None else 404
+
+
+def seen_invitation(world, user, kind, **_):
+    return ALLOW if access.find_invitation(user, world.ids[kind]) is not None else 404
+
+
+def lead_case(world, user, kind, **_):
+    return ALLOW if access.find_case(user, world.ids[kind]) is not None else 404
+
+
+def lead_experts_act(world, user, kind, **_):
+    lead = access.find_case(user, world.ids[kind])
+    if lead is None:
+        return 404
+    return ALLOW if access.can_invite_experts(user, lead) else 403
+
+
 def own_visit(world, user, kind, **_):
     return ALLOW if access.find_own_visit(user, world.ids[kind]) is not None else 404
 
@@ -314,6 +377,18 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
                                           refused_for_state=(422,)),
     "org.decide_role_grant": RecordRoute(("grant_elsewhere",), station_grant, methods=("POST",),
                                          refused_for_state=(409,)),
+    "duty.remove": RecordRoute(("shift",), station_shift, methods=("POST",)),
+    "duty.call": RecordRoute(("call",), seen_call),
+    # An empty answer is invalid (422); the holder of the open offer is the only one who may answer.
+    "duty.answer": RecordRoute(("call",), seen_call, methods=("POST",), refused_for_state=(409, 422)),
+    "experts.edit": RecordRoute(("expert",), station_expert, methods=("GET", "POST"),
+                                refused_for_state=(422,)),
+    "experts.invitation": RecordRoute(("invitation",), seen_invitation),
+    "experts.for_lead": RecordRoute(LEAD_AND_TWINS, lead_case),
+    "experts.add_conflict": RecordRoute(LEAD_KINDS, lead_experts_act, methods=("POST",), htmx=False,
+                                        refused_for_state=(422,)),
+    "experts.add_invitation": RecordRoute(LEAD_KINDS, lead_experts_act, methods=("POST",), htmx=False,
+                                          refused_for_state=(422,)),
 }
 # Routes that answer about records in their own way, with their own probe below.
 OWN_PROBES = {"sync.sync": "test_sync_answers_follow_the_step_rules"}
@@ -341,6 +416,10 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "user_id": lambda world, kind, step: world.users["reporter"],
     "grant_id": lambda world, kind, step: world.ids[kind],
     "decision": lambda world, kind, step: "refuse",
+    "shift_id": lambda world, kind, step: fresh_shift(world),
+    "call_id": lambda world, kind, step: world.ids[kind],
+    "expert_id": lambda world, kind, step: world.ids[kind],
+    "invitation_id": lambda world, kind, step: world.ids[kind],
 }
 
 

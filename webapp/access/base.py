@@ -23,7 +23,7 @@ HOME_BY_ROLE: tuple[tuple[Role, str], ...] = (
     (Role.YOUTH_TEAM, "home.youth_team"),
     (Role.MEDIATOR, "home.mediation"),
     (Role.LAWYER, "home.mediation"),
-    (Role.EXPERT, "home.mediation"),
+    (Role.EXPERT, "experts.mine"),  # an expert opens on the mediations they are invited to
     (Role.LIAISON, "home.liaison"),
     (Role.ADMIN, "home.admin"),
     (Role.VOLUNTEER, "home.volunteer"),

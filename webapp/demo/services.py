@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 
 from webapp.demo import data
 from webapp.demo.devices import load_demo_devices
+from webapp.demo.duty import load_demo_roster
 from webapp.extensions import db
 from webapp.org.models import Community, Grid, Station, User
 
@@ -84,4 +85,5 @@ def load_demo_station(password: str) -> dict[str, int]:
             communities[spec.code].officer = users[spec.officer]
     db.session.flush()
     added["devices"] = load_demo_devices(users)
+    added["shifts"] = load_demo_roster(station, users)
     return added
