@@ -9,6 +9,7 @@ from sqlalchemy import select
 from webapp.demo.data import LOGIN_PER_ROLE
 from webapp.demo.leads import load_demo_leads
 from webapp.demo.services import load_demo_station, station_exists
+from webapp.demo.youth import load_demo_youth
 from webapp.extensions import db
 from webapp.leads.deadlines import parse_deadlines
 from webapp.org import services as org
@@ -85,6 +86,7 @@ def demo_load(if_empty: bool) -> None:
     added = load_demo_station(config["BEATBOOK_DEMO_PASSWORD"])
     added["leads"] = load_demo_leads(parse_deadlines(config["BEATBOOK_DEADLINES"]),
                                      config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024)
+    added["youth records"] = load_demo_youth()
     db.session.commit()
     click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
 

@@ -1,6 +1,6 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
-One module per record kind (`leads`, `visits`, `org`) and the core (`base`: the view decorator,
+One module per record kind (`leads`, `visits`, `org`, `youth`) and the core (`base`: the view decorator,
 role rules); one surface: import from `webapp.access`. The low features (org, notify, sync)
 import `webapp.access.base` or `webapp.access.org` directly: the surface also loads the leads
 rules, and through them the leads models, which those features must not depend on.
@@ -49,6 +49,18 @@ from webapp.access.leads import (
 )
 from webapp.access.org import community_grid, station_community, station_person
 from webapp.access.visits import can_record_visits, find_own_visit, own_visit
+from webapp.access.youth import (
+    can_edit_outreach,
+    can_read_outreach,
+    can_work_youth,
+    find_outreach,
+    find_profile,
+    outreach_scope,
+    profile_scope,
+    sealed_profile,
+    session_scope,
+    station_outreach,
+)
 
 __all__ = [
     "ASSIGNABLE_ROLES",
@@ -59,10 +71,12 @@ __all__ = [
     "allow",
     "any_role",
     "can_be_assigned",
+    "can_edit_outreach",
     "can_grade",
     "can_handle_lead",
     "can_list_leads",
     "can_manage_org",
+    "can_read_outreach",
     "can_record_visits",
     "can_report_leads",
     "can_reveal_identities",
@@ -70,11 +84,14 @@ __all__ = [
     "can_see_queues",
     "can_see_reporter",
     "can_use_desk_intake",
+    "can_work_youth",
     "case_lead",
     "case_scope",
     "community_grid",
     "find_case",
+    "find_outreach",
     "find_own_visit",
+    "find_profile",
     "guards_itself",
     "home_endpoint",
     "is_case_for",
@@ -82,12 +99,17 @@ __all__ = [
     "lead_scope",
     "lead_to_reveal",
     "may_take_step",
+    "outreach_scope",
     "own_visit",
+    "profile_scope",
     "public",
     "roles_required",
+    "sealed_profile",
     "seen_lead",
+    "session_scope",
     "signed_in",
     "station_community",
+    "station_outreach",
     "station_person",
     "visible_lead",
 ]
