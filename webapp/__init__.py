@@ -31,6 +31,7 @@ PLUGINS = (
     "webapp.leads.sweep",
     "webapp.leads.sync",
     "webapp.visits.sync",
+    "webapp.youth.sync",
     "webapp.notify.sweep",
     "webapp.audit.anchors",
 )

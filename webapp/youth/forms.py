@@ -30,7 +30,8 @@ from webapp.youth.codes import (
     SESSION_KIND_LABELS,
     TOPIC_LABELS,
 )
-from webapp.youth.services import counsellors, station_today
+from webapp.youth.models import YouthProfile, YouthSession
+from webapp.youth.services import SessionInput, YouthError, counsellors, record_session, station_today
 
 EARLIEST = date(2000, 1, 1)  # no record of this work is older; a year 0001 is a typo
 
@@ -131,3 +132,42 @@ class OutreachForm(FlaskForm):
 class DeleteOutreachForm(FlaskForm):
     confirm = BooleanField(_l("Yes, delete this event"),
                            validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+# --- the refusals of the youth services, said on the form ------------------------------------------
+
+
+def error_text(code: str) -> str:
+    return {
+        "stale": _("Someone else changed this profile meanwhile. Reload it and make your change again."),
+        "closed_already": _("This profile is closed."),
+        "not_a_counsellor": _("Choose a counsellor of the youth team."),
+        "no_such_lead": _("No minor lead with this number that you may open."),
+        "uuid_taken": _("This session id belongs to another record."),
+    }.get(code, _("This change was refused."))
+
+
+def refused(form, error: YouthError) -> None:
+    """Put a service's refusal on the field it concerns (or the whole form)."""
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None and error.field != "uuid":
+        target.errors = [*target.errors, error_text(error.code)]
+    else:
+        form.form_errors.append(error_text(error.code))
+
+
+def submit_session_form(form: SessionForm, actor: User, profile: YouthProfile,
+                        uuid: str | None = None) -> tuple[YouthSession | None, bool]:
+    """The page's and the outbox's one path: (session, created), or (None, False) with the
+    messages on the form."""
+    if not form.validate():
+        return None, False
+    try:
+        return record_session(actor, profile, SessionInput(
+            kind=form.kind.data, counsellor_id=form.counsellor_id.data, held_on=form.held_on.data,
+            duration_minutes=form.duration_minutes.data, notes=form.notes.data or "",
+            next_session_on=form.next_session_on.data, uuid=uuid or form.uuid.data or None,
+            recorded_at=form.recorded_at.data))
+    except YouthError as error:
+        refused(form, error)
+        return None, False

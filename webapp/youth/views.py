@@ -24,12 +24,15 @@ from webapp.youth.forms import (
     OutreachForm,
     build_profile_form,
     build_session_form,
+    submit_session_form,
+)
+from webapp.youth.forms import (
+    refused as _refused,
 )
 from webapp.youth.models import YouthProfile
 from webapp.youth.services import (
     OutreachInput,
     ProfileInput,
-    SessionInput,
     YouthError,
     close_profile,
     delete_outreach,
@@ -37,29 +40,10 @@ from webapp.youth.services import (
     open_profile,
     outreach_list,
     profile_list,
-    record_session,
     save_outreach,
     station_today,
     update_profile,
 )
-
-
-def error_text(code: str) -> str:
-    return {
-        "stale": _("Someone else changed this profile meanwhile. Reload it and make your change again."),
-        "closed_already": _("This profile is closed."),
-        "not_a_counsellor": _("Choose a counsellor of the youth team."),
-        "no_such_lead": _("No minor lead with this number that you may open."),
-        "uuid_taken": _("This session id belongs to another record."),
-    }.get(code, _("This change was refused."))
-
-
-def _refused(form, error: YouthError) -> None:
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None:
-        target.errors = [*target.errors, error_text(error.code)]
-    else:
-        form.form_errors.append(error_text(error.code))
 
 
 def _profile_input(form) -> ProfileInput:
@@ -198,21 +182,6 @@ def link(profile_id: int):
 # --- sessions ----------------------------------------------------------------------------------------
 
 
-def submit_session_form(form, profile: YouthProfile) -> tuple[object | None, bool]:
-    """The page's and the outbox's path: (session, created), or (None, False) with errors on the form."""
-    if not form.validate():
-        return None, False
-    try:
-        return record_session(current_user, profile, SessionInput(
-            kind=form.kind.data, counsellor_id=form.counsellor_id.data, held_on=form.held_on.data,
-            duration_minutes=form.duration_minutes.data, notes=form.notes.data or "",
-            next_session_on=form.next_session_on.data, uuid=form.uuid.data or None,
-            recorded_at=form.recorded_at.data))
-    except YouthError as error:
-        _refused(form, error)
-        return None, False
-
-
 @bp.route("/profiles/<int:profile_id>/sessions/new", methods=["GET", "POST"])
 @allow(can_work_youth)
 def new_session(profile_id: int):
@@ -221,7 +190,7 @@ def new_session(profile_id: int):
     if not form.is_submitted():
         form.held_on.data = station_today()
     else:
-        session, created = submit_session_form(form, profile)
+        session, created = submit_session_form(form, current_user, profile)
         if session is not None:
             db.session.commit()
             if created:
