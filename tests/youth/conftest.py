@@ -4,7 +4,7 @@ another station), a minor lead and an ordinary one, and a sealed profile with on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -102,9 +102,9 @@ def cast(app_ctx) -> Cast:
         school=f"西门口中学 {SECRET}", grade="初一(2)班", guardian_name="赵大勇", guardian_relation="父亲",
         guardian_phone=GUARDIAN_PHONE, risk_factors={"truancy"}, counsellor_id=youth.id))
     session, _ = record_session(youth, profile, SessionInput(
-        kind="counselling", counsellor_id=youth.id, held_on=date(2026, 11, 2), duration_minutes=45,
-        notes=f"谈心 {SECRET}"))
-    event = save_outreach(youth, None, OutreachInput(topic="law", held_on=date(2026, 11, 3),
+        kind="counselling", counsellor_id=youth.id, held_on=date.today() - timedelta(days=20),
+        duration_minutes=45, notes=f"谈心 {SECRET}"))
+    event = save_outreach(youth, None, OutreachInput(topic="law", held_on=date.today() - timedelta(days=19),
                                                      place="西门口中学礼堂", audience=300))
     commit()
     cast = Cast(app, ids={"profile": profile.id, "session": session.id, "event": event.id,

@@ -104,19 +104,19 @@ def _show_profile(profile: YouthProfile, status: int = 200, block: str = "conten
         close_form=close_form, link_form=forms.get("link_form") or LinkLeadForm(formdata=None)))
 
 
-@bp.route("/profiles/<int:profile_id>")
+@bp.route("/profiles/<int(max=2147483647):profile_id>")
 @allow(can_work_youth)
 def profile(profile_id: int):
     return _show_profile(access.sealed_profile(current_user, profile_id))
 
 
-@bp.route("/profiles/<int:profile_id>/reveal", methods=["POST"])
+@bp.route("/profiles/<int(max=2147483647):profile_id>/reveal", methods=["POST"])
 @allow(can_work_youth)
 def reveal(profile_id: int):
     return _show_profile(access.sealed_profile(current_user, profile_id), block="guardian", revealed=True)
 
 
-@bp.route("/profiles/<int:profile_id>/edit", methods=["GET", "POST"])
+@bp.route("/profiles/<int(max=2147483647):profile_id>/edit", methods=["GET", "POST"])
 @allow(can_work_youth)
 def edit_profile(profile_id: int):
     profile = access.sealed_profile(current_user, profile_id)
@@ -144,7 +144,7 @@ def edit_profile(profile_id: int):
                                profile=profile))
 
 
-@bp.route("/profiles/<int:profile_id>/close", methods=["POST"])
+@bp.route("/profiles/<int(max=2147483647):profile_id>/close", methods=["POST"])
 @allow(can_work_youth)
 def close(profile_id: int):
     profile = access.sealed_profile(current_user, profile_id)
@@ -162,7 +162,7 @@ def close(profile_id: int):
                          close_form=form)
 
 
-@bp.route("/profiles/<int:profile_id>/leads", methods=["POST"])
+@bp.route("/profiles/<int(max=2147483647):profile_id>/leads", methods=["POST"])
 @allow(can_work_youth)
 def link(profile_id: int):
     profile = access.sealed_profile(current_user, profile_id)
@@ -182,7 +182,7 @@ def link(profile_id: int):
 # --- sessions ----------------------------------------------------------------------------------------
 
 
-@bp.route("/profiles/<int:profile_id>/sessions/new", methods=["GET", "POST"])
+@bp.route("/profiles/<int(max=2147483647):profile_id>/sessions/new", methods=["GET", "POST"])
 @allow(can_work_youth)
 def new_session(profile_id: int):
     profile = access.sealed_profile(current_user, profile_id)
@@ -234,14 +234,14 @@ def new_outreach():
     return _outreach_form_page(OutreachForm(), None)
 
 
-@bp.route("/outreach/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/outreach/<int(max=2147483647):event_id>/edit", methods=["GET", "POST"])
 @allow(can_edit_outreach)
 def edit_outreach(event_id: int):
     event = access.station_outreach(current_user, event_id)
     return _outreach_form_page(OutreachForm(obj=event), event)
 
 
-@bp.route("/outreach/<int:event_id>/delete", methods=["POST"])
+@bp.route("/outreach/<int(max=2147483647):event_id>/delete", methods=["POST"])
 @allow(can_edit_outreach)
 def delete_outreach_event(event_id: int):
     event = access.station_outreach(current_user, event_id)
