@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, flash, request, url_for
+from flask import Response, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp import access
 from webapp.access import allow, can_edit_outreach, can_read_outreach, can_work_youth
 from webapp.audit.services import record as audit
+from webapp.errors import render_error
 from webapp.extensions import db
 from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.youth import bp
@@ -24,10 +25,9 @@ from webapp.youth.forms import (
     OutreachForm,
     build_profile_form,
     build_session_form,
+    error_text,
+    refused,
     submit_session_form,
-)
-from webapp.youth.forms import (
-    refused as _refused,
 )
 from webapp.youth.models import YouthProfile
 from webapp.youth.services import (
@@ -82,7 +82,7 @@ def new_profile():
         try:
             profile = open_profile(current_user, _profile_input(form))
         except YouthError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             db.session.commit()
             flash(_("Profile opened."), "success")
@@ -121,7 +121,7 @@ def reveal(profile_id: int):
 def edit_profile(profile_id: int):
     profile = access.sealed_profile(current_user, profile_id)
     if not profile.is_open:
-        abort(409)
+        return render_error(409, error_text("closed_already"))
     form = build_profile_form(current_user, obj=profile)
     if not form.is_submitted():
         form.risk_factors.data = profile.factor_codes
@@ -132,7 +132,7 @@ def edit_profile(profile_id: int):
             update_profile(current_user, profile, _profile_input(form), form.version.data)
         except YouthError as error:
             db.session.rollback()
-            _refused(form, error)
+            refused(form, error)
             status = 409 if error.code == "stale" else 422
             return _sealed(render_page("youth/profile_form.html", block="profile_form", status=status,
                                        form=form, profile=profile))
@@ -153,7 +153,7 @@ def close(profile_id: int):
         try:
             close_profile(current_user, profile, form.reason.data, form.note.data, form.closed_on.data)
         except YouthError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             db.session.commit()
             flash(_("Profile closed."), "success")
@@ -171,7 +171,7 @@ def link(profile_id: int):
         try:
             link_lead(current_user, profile, form.lead_id.data)
         except YouthError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             db.session.commit()
             flash(_("Lead linked."), "success")
@@ -218,7 +218,7 @@ def _outreach_form_page(form, event) -> Response:
                 topic=form.topic.data, held_on=form.held_on.data, place=form.place.data,
                 audience=form.audience.data))
         except YouthError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             db.session.commit()
             flash(_("Outreach event saved."), "success")
