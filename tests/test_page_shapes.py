@@ -13,6 +13,7 @@ from webapp.leads.models import Lead
 from webapp.org import services as org
 from webapp.org.models import Community, Role, User
 from webapp.visits.services import VisitInput, record_visit
+from webapp.youth.models import OutreachEvent, YouthProfile
 
 # (endpoint, who looks at it, how to build the path from the demo station)
 PAGES = [
@@ -63,6 +64,16 @@ PAGES = [
     ("experts.new", "supervisor", lambda ids: "/experts/new"),
     ("experts.edit", "supervisor", lambda ids: f"/experts/{ids['expert']}/edit"),
     ("experts.for_lead", "officer", lambda ids: f"/experts/leads/{ids['lead']}"),
+    ("youth.index", "youth", lambda ids: "/youth/?q=陈"),
+    ("youth.new_profile", "youth", lambda ids: "/youth/profiles/new"),
+    ("youth.profile", "youth", lambda ids: f"/youth/profiles/{ids['profile']}"),
+    ("youth.profile", "supervisor", lambda ids: f"/youth/profiles/{ids['profile']}"),
+    ("youth.edit_profile", "youth", lambda ids: f"/youth/profiles/{ids['profile']}/edit"),
+    ("youth.new_session", "youth", lambda ids: f"/youth/profiles/{ids['profile']}/sessions/new"),
+    ("youth.outreach", "officer", lambda ids: "/youth/outreach"),
+    ("youth.new_outreach", "youth", lambda ids: "/youth/outreach/new"),
+    ("youth.edit_outreach", "youth", lambda ids: f"/youth/outreach/{ids['outreach']}/edit"),
+    ("youth.figures", "supervisor", lambda ids: "/youth/figures"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
@@ -85,11 +96,15 @@ def demo(demo_station):
         visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
                                                       findings="一切正常"))
         db.session.commit()
+        profile = db.session.scalar(select(YouthProfile).where(YouthProfile.status == "open")
+                                    .order_by(YouthProfile.id))
         ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
                "lead": lead.id, "visit": visit.id,
                "call": db.session.scalar(select(DispatchCall.id).limit(1)),
                "invitation": db.session.scalar(select(ExpertInvitation.id).limit(1)),
-               "expert": db.session.scalar(select(Expert.id).limit(1))}
+               "expert": db.session.scalar(select(Expert.id).limit(1)),
+               "profile": profile.id,
+               "outreach": db.session.scalar(select(OutreachEvent.id).limit(1))}
         db.session.remove()
     return ids
 

@@ -32,6 +32,7 @@ PLUGINS = (
     "webapp.leads.sync",
     "webapp.visits.sync",
     "webapp.duty.dispatch",  # 110 dispute calls to the mediator on duty; its sweep step passes them on
+    "webapp.youth.sync",
     "webapp.notify.sweep",
     "webapp.audit.anchors",
 )
@@ -105,11 +106,12 @@ def _init_extensions(app: Flask) -> None:
     from webapp.leads.labels import template_helpers
     from webapp.offline.views import worker_version
     from webapp.org.labels import community_kind_label, role_label
+    from webapp.youth.codes import template_helpers as youth_helpers
 
     app.jinja_env.globals.update(
         asset_url=asset_url, worker_version=worker_version, role_label=role_label,
         community_kind_label=community_kind_label,
-        **template_helpers(),
+        **template_helpers(), **youth_helpers(),
     )
 
     from webapp.layout import navigation_for
@@ -180,9 +182,10 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.org import views as org_views
     from webapp.sync import views as sync_views
     from webapp.visits import views as visit_views
+    from webapp.youth import views as youth_views
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health, audit_views, duty_views, expert_views):
+                   offline_views, health, audit_views, duty_views, expert_views, youth_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -10,6 +10,7 @@ from webapp.demo.data import LOGIN_PER_ROLE
 from webapp.demo.experts import load_demo_experts
 from webapp.demo.leads import load_demo_leads
 from webapp.demo.services import load_demo_station, station_exists
+from webapp.demo.youth import load_demo_youth
 from webapp.extensions import db
 from webapp.leads.deadlines import parse_deadlines
 from webapp.org import services as org
@@ -87,6 +88,7 @@ def demo_load(if_empty: bool) -> None:
     added["leads"] = load_demo_leads(parse_deadlines(config["BEATBOOK_DEADLINES"]),
                                      config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024)
     added["experts"] = load_demo_experts(org.the_station())  # after the leads: one invitation is to a lead
+    added["youth records"] = load_demo_youth()
     db.session.commit()
     click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
 

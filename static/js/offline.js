@@ -179,7 +179,8 @@
     // In the clear only what the outbox needs: the id, and a step's version (a conflict sets it).
     const fields = { uuid: item.fields.uuid };
     if (item.fields.version !== undefined) fields.version = item.fields.version;
-    return { ...item, fields, photos, label, shown: {},
+    // Nor the page it was made on: its address can name the case or the profile.
+    return { ...item, fields, photos, label, shown: {}, page: "",
              sealed: { key: base64(wrapped), iv: body.iv, data: base64(body.data) } };
   }
 

@@ -28,7 +28,7 @@ from itertools import count
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import Browser, empty_all_tables
 from tests.factories import make_community, make_grid, make_station, make_user
@@ -51,6 +51,15 @@ from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
 from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
+from webapp.youth.models import OutreachEvent, YouthProfile, YouthSession
+from webapp.youth.services import (
+    OutreachInput,
+    ProfileInput,
+    SessionInput,
+    open_profile,
+    record_session,
+    save_outreach,
+)
 
 SIGNED_OUT = "signed_out"
 ELSEWHERE = "supervisor_elsewhere"  # a supervisor of another station: sees everything there, nothing here
@@ -71,7 +80,9 @@ LEAD_SPECS = {
 }
 LEAD_KINDS = tuple(LEAD_SPECS)
 CLOSED = {kind: f"{kind}_closed" for kind in LEAD_KINDS}
-RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device")
+# The youth team's sealed records (a profile and its session) and an outreach event (no personal data).
+YOUTH_KINDS = ("youth_profile", "youth_session", "outreach")
+RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS)
 
 
 def marker(kind: str) -> str:
@@ -178,6 +189,16 @@ def world(app):
         visit, _created = record_visit(people[Role.VOLUNTEER.value], VisitInput(
             household="和平里9栋", visited_on=date(2026, 11, 1),
             findings=f"Findings {marker('visit')} at the door"))
+        youth = people[Role.YOUTH_TEAM.value]
+        profile = open_profile(youth, ProfileInput(
+            name="赵小五", birth_year=date.today().year - 12,
+            situation=f"Situation {marker('youth_profile')}", school=f"School {marker('youth_profile')}",
+            guardian_phone="13911110005", counsellor_id=youth.id, next_session_on=date.today()))
+        session, _created = record_session(youth, profile, SessionInput(
+            kind="counselling", counsellor_id=youth.id, held_on=date(2026, 11, 2), duration_minutes=45,
+            notes=f"Notes {marker('youth_session')}", next_session_on=date.today()))
+        event = save_outreach(youth, None, OutreachInput(
+            topic="law", held_on=date(2026, 11, 3), place=f"School hall {marker('outreach')}", audience=120))
         officer = people[Role.OFFICER.value]
         note = Notification(user_id=officer.id, kind="assigned", subject_kind="lead",
                             subject_id=world.ids["lead_plain_a"], link=f"/leads/{world.ids['lead_plain_a']}",
@@ -186,7 +207,8 @@ def world(app):
         _duty_and_experts(world, people, officer)
         db.session.commit()
         world.users = {name: person.id for name, person in people.items()}
-        world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id)
+        world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id,
+                         youth_profile=profile.id, youth_session=session.id, outreach=event.id)
         world.community, world.grid = communities["A"].id, grid.id
         db.session.remove()
     yield world
@@ -274,6 +296,10 @@ def sees(world: World, user: User | None, kind: str) -> bool:
         return access.find_own_visit(user, record_id) is not None
     if kind in ("notification", "device"):
         return user.id == world.users[Role.OFFICER.value]
+    if kind in ("youth_profile", "youth_session"):  # a session is seen on its profile's page only
+        return access.find_profile(user, world.ids["youth_profile"]) is not None
+    if kind == "outreach":
+        return access.find_outreach(user, record_id) is not None
     return access.visible_lead(user, record_id) is not None
 
 
@@ -329,6 +355,14 @@ def own_visit(world, user, kind, **_):
 
 def officers_own(world, user, kind, **_):
     return ALLOW if user.id == world.users[Role.OFFICER.value] else 404
+
+
+def sealed_profile(world, user, kind, **_):
+    return ALLOW if access.find_profile(user, world.ids[kind]) is not None else 404
+
+
+def station_outreach(world, user, kind, **_):
+    return ALLOW if access.find_outreach(user, world.ids[kind]) is not None else 404
 
 
 def station_record(world, user, kind, **_):
@@ -389,6 +423,22 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
                                         refused_for_state=(422,)),
     "experts.add_invitation": RecordRoute(LEAD_KINDS, lead_experts_act, methods=("POST",), htmx=False,
                                           refused_for_state=(422,)),
+    # The youth team's sealed profile: its page, the guardian's contact, and every form about it
+    # (probes post empty forms: refused as invalid, nothing changes).
+    "youth.profile": RecordRoute(("youth_profile",), sealed_profile),
+    "youth.reveal": RecordRoute(("youth_profile",), sealed_profile, methods=("POST",)),
+    "youth.edit_profile": RecordRoute(("youth_profile",), sealed_profile, methods=("GET", "POST"),
+                                      refused_for_state=(422,)),
+    "youth.close": RecordRoute(("youth_profile",), sealed_profile, methods=("POST",),
+                               refused_for_state=(422,)),
+    "youth.link": RecordRoute(("youth_profile",), sealed_profile, methods=("POST",),
+                              refused_for_state=(422,)),
+    "youth.new_session": RecordRoute(("youth_profile",), sealed_profile, methods=("GET", "POST"),
+                                     refused_for_state=(422,)),
+    "youth.edit_outreach": RecordRoute(("outreach",), station_outreach, methods=("GET", "POST"),
+                                       refused_for_state=(422,)),
+    "youth.delete_outreach_event": RecordRoute(("outreach",), station_outreach, methods=("POST",),
+                                               refused_for_state=(422,)),
 }
 # Routes that answer about records in their own way, with their own probe below.
 OWN_PROBES = {"sync.sync": "test_sync_answers_follow_the_step_rules"}
@@ -420,6 +470,8 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "call_id": lambda world, kind, step: world.ids[kind],
     "expert_id": lambda world, kind, step: world.ids[kind],
     "invitation_id": lambda world, kind, step: world.ids[kind],
+    "profile_id": lambda world, kind, step: world.ids[kind],
+    "event_id": lambda world, kind, step: world.ids[kind],
 }
 
 
@@ -506,7 +558,8 @@ def link(world: World, kind: str) -> str | None:
     record_id = world.ids.get(kind)
     if kind.startswith("lead"):
         return f'/leads/{record_id}"'
-    return {"visit": f'/visits/{record_id}"', "notification": f'/inbox/{record_id}/open"'}.get(kind)
+    return {"visit": f'/visits/{record_id}"', "notification": f'/inbox/{record_id}/open"',
+            "youth_profile": f'/youth/profiles/{record_id}"'}.get(kind)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -657,6 +710,11 @@ def test_nothing_was_changed_by_the_probes(ctx):
     assert all(status == Status.CLOSED for kind, status in statuses.items() if kind.endswith("closed"))
     assert all(status != Status.CLOSED for kind, status in statuses.items() if not kind.endswith("closed"))
     assert db.session.get(Visit, ctx.ids["visit"]) is not None
+    profile = db.session.get(YouthProfile, ctx.ids["youth_profile"])
+    assert profile.is_open and profile.version == 2 and profile.leads == []  # as built: opened, one session
+    assert db.session.scalar(select(func.count()).select_from(YouthSession)) == 1
+    event = db.session.get(OutreachEvent, ctx.ids["outreach"])
+    assert event is not None and event.audience == 120
 
 
 def test_matrix_size(ctx, capsys):

@@ -1,6 +1,6 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
-One module per record kind (`leads`, `visits`, `org`) and the core (`base`: the view decorator,
+One module per record kind (`leads`, `visits`, `org`, `youth`) and the core (`base`: the view decorator,
 role rules); one surface: import from `webapp.access`. The low features (org, notify, sync)
 import `webapp.access.base` or `webapp.access.org` directly: the surface also loads the leads
 rules, and through them the leads models, which those features must not depend on.
@@ -70,6 +70,18 @@ from webapp.access.leads import (
 )
 from webapp.access.org import community_grid, station_community, station_person
 from webapp.access.visits import can_record_visits, find_own_visit, own_visit
+from webapp.access.youth import (
+    can_edit_outreach,
+    can_read_outreach,
+    can_work_youth,
+    find_outreach,
+    find_profile,
+    outreach_scope,
+    profile_scope,
+    sealed_profile,
+    session_scope,
+    station_outreach,
+)
 
 __all__ = [
     "ASSIGNABLE_ROLES",
@@ -81,12 +93,14 @@ __all__ = [
     "any_role",
     "can_be_assigned",
     "can_edit_roster",
+    "can_edit_outreach",
     "can_grade",
     "can_handle_lead",
     "can_invite_experts",
     "can_list_leads",
     "can_manage_experts",
     "can_manage_org",
+    "can_read_outreach",
     "can_record_visits",
     "can_report_leads",
     "can_reveal_identities",
@@ -97,6 +111,7 @@ __all__ = [
     "can_see_reporter",
     "can_see_roster",
     "can_use_desk_intake",
+    "can_work_youth",
     "case_lead",
     "case_scope",
     "community_grid",
@@ -105,7 +120,9 @@ __all__ = [
     "find_case",
     "find_expert",
     "find_invitation",
+    "find_outreach",
     "find_own_visit",
+    "find_profile",
     "find_shift",
     "guards_itself",
     "holds_open_offer",
@@ -116,15 +133,20 @@ __all__ = [
     "lead_scope",
     "lead_to_reveal",
     "may_take_step",
+    "outreach_scope",
     "own_visit",
+    "profile_scope",
     "public",
     "roles_required",
     "seen_call",
     "seen_invitation",
+    "sealed_profile",
     "seen_lead",
+    "session_scope",
     "signed_in",
     "station_community",
     "station_expert",
+    "station_outreach",
     "station_person",
     "station_shift",
     "visible_lead",

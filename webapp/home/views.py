@@ -10,8 +10,10 @@ from webapp.leads import queries
 from webapp.leads.views import offline_copies
 from webapp.org import services as org
 from webapp.org.models import Role
-from webapp.rendering import readable_offline, render_page
+from webapp.rendering import never_stored, readable_offline, render_page
 from webapp.timeutil import utcnow
+from webapp.youth import services as youth
+from webapp.youth.figures import last_twelve_months, youth_figures
 
 
 @bp.route("/volunteer")
@@ -76,9 +78,17 @@ def dv_team():
 @bp.route("/youth-team")
 @roles_required(Role.YOUTH_TEAM)
 def youth_team():
-    return readable_offline(render_page(
-        "home/team.html",
-        heading_role=Role.YOUTH_TEAM,
+    """The youth team's work: minor leads, sessions due, outreach coming up, the last 12 months' counts.
+    Sealed details (names are masked here, still): never kept on the phone."""
+    now, today = utcnow(), youth.station_today()
+    return never_stored(render_page(
+        "youth/home.html",
+        heading_role=Role.YOUTH_TEAM, now=now, today=today,
+        leads=youth.minor_leads_to_act_on(current_user, now),
+        due=youth.sessions_due(current_user, today),
+        events=youth.upcoming_outreach(current_user, today),
+        open_profiles=youth.open_profile_count(current_user),
+        figures=youth_figures(current_user.station, last_twelve_months(today)),
         members=org.people_with_role(current_user.station, Role.YOUTH_TEAM),
     ))
 
