@@ -31,6 +31,9 @@ PLUGINS = (
     "webapp.leads.sweep",
     "webapp.leads.sync",
     "webapp.visits.sync",
+    "webapp.dv.alerts",
+    "webapp.dv.sweep",
+    "webapp.dv.sync",
     "webapp.notify.sweep",
     "webapp.audit.anchors",
 )
@@ -169,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp import health
     from webapp.audit import views as audit_views
     from webapp.auth import views as auth_views
+    from webapp.dv import views as dv_views
     from webapp.errors import register_error_handlers
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
@@ -179,7 +183,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.visits import views as visit_views
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health, audit_views):
+                   offline_views, health, audit_views, dv_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -1,6 +1,6 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
-One module per record kind (`leads`, `visits`, `org`) and the core (`base`: the view decorator,
+One module per record kind (`leads`, `visits`, `org`, `dv`) and the core (`base`: the view decorator,
 role rules); one surface: import from `webapp.access`. The low features (org, notify, sync)
 import `webapp.access.base` or `webapp.access.org` directly: the surface also loads the leads
 rules, and through them the leads models, which those features must not depend on.
@@ -23,6 +23,16 @@ from webapp.access.base import (
     public,
     roles_required,
     signed_in,
+)
+from webapp.access.dv import (
+    can_work_dv,
+    delivery_photo,
+    dv_case,
+    find_dv_case,
+    find_followup,
+    find_letter,
+    seen_followup,
+    seen_letter,
 )
 from webapp.access.leads import (
     ASSIGNABLE_ROLES,
@@ -70,6 +80,14 @@ __all__ = [
     "can_see_queues",
     "can_see_reporter",
     "can_use_desk_intake",
+    "can_work_dv",
+    "delivery_photo",
+    "dv_case",
+    "find_dv_case",
+    "find_followup",
+    "find_letter",
+    "seen_followup",
+    "seen_letter",
     "case_lead",
     "case_scope",
     "community_grid",
