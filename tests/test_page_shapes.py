@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Browser
+from webapp.dv.models import FollowUp, WarningLetter
 from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.org import services as org
@@ -51,10 +52,18 @@ PAGES = [
     ("auth.two_factor", "supervisor", lambda ids: "/account/two-factor"),
     ("auth.change_password", "officer", lambda ids: "/account/password"),
     ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
+    ("dv.index", "dvteam", lambda ids: "/dv/?q=王"),
+    ("dv.request_new", "dvteam", lambda ids: f"/dv/leads/{ids['dv_lead']}/letters/new"),
+    ("dv.letter", "dvteam", lambda ids: f"/dv/letters/{ids['letter']}"),
+    ("dv.letter", "supervisor", lambda ids: f"/dv/letters/{ids['letter_requested']}"),
+    ("dv.print_letter", "dvteam", lambda ids: f"/dv/letters/{ids['letter']}/print"),
+    ("dv.delivery_new", "dvteam", lambda ids: f"/dv/letters/{ids['letter']}/deliveries/new"),
+    ("dv.followup", "dvteam", lambda ids: f"/dv/followups/{ids['followup']}"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
              "offline.module", "offline.manifest", "sync.openapi", "sync.session",
+             "dv.pdf", "dv.delivery_receipt",
              "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
@@ -73,8 +82,12 @@ def demo(demo_station):
         visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
                                                       findings="一切正常"))
         db.session.commit()
+        letters = db.session.scalars(select(WarningLetter).order_by(WarningLetter.id)).all()
+        issued = next(x for x in letters if x.is_issued and not x.followups and x.supersedes_id)
         ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
-               "lead": lead.id, "visit": visit.id}
+               "lead": lead.id, "visit": visit.id, "dv_lead": issued.lead_id, "letter": issued.id,
+               "letter_requested": next(x.id for x in letters if x.status == "requested"),
+               "followup": db.session.scalar(select(FollowUp.id).where(FollowUp.done_at.is_(None)))}
         db.session.remove()
     return ids
 

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from webapp.demo.data import LOGIN_PER_ROLE
+from webapp.demo.dv import load_demo_dv
 from webapp.demo.leads import load_demo_leads
 from webapp.demo.services import load_demo_station, station_exists
 from webapp.extensions import db
@@ -85,6 +86,7 @@ def demo_load(if_empty: bool) -> None:
     added = load_demo_station(config["BEATBOOK_DEMO_PASSWORD"])
     added["leads"] = load_demo_leads(parse_deadlines(config["BEATBOOK_DEADLINES"]),
                                      config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024)
+    added["dv letters"] = load_demo_dv()
     db.session.commit()
     click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
 
