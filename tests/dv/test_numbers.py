@@ -21,8 +21,13 @@ CONCURRENT = 50
 
 
 def _issued_numbers(station: Station) -> list[int]:
-    return sorted(db.session.scalars(select(WarningLetter.number_seq).where(
-        WarningLetter.station_id == station.id, WarningLetter.status == LetterStatus.ISSUED.value)))
+    return sorted(
+        db.session.scalars(
+            select(WarningLetter.number_seq).where(
+                WarningLetter.station_id == station.id, WarningLetter.status == LetterStatus.ISSUED.value
+            )
+        )
+    )
 
 
 def test_fifty_letters_issued_at_once_get_fifty_consecutive_numbers(app, cast):

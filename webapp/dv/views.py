@@ -82,7 +82,7 @@ def request_new(lead_id: int):
             db.session.commit()
             flash(_("Letter requested. A supervisor will decide."), "success")
             return see_other(url_for("dv.letter", letter_id=letter.id))
-    status = (422 if form.errors or form.form_errors else 409) if form.is_submitted() else 200
+    status = _status(form)
     return never_stored(
         render_page(
             "dv/request.html",
@@ -121,6 +121,15 @@ def _letter_input(form: LetterRequestForm):
         police_ref=form.police_ref.data or "",
         evidence_note=form.evidence_note.data or "",
     )
+
+
+def _status(form) -> int:
+    """200 for a blank form; 422 when a field is wrong; 409 when the record's state refused it."""
+    if not form.is_submitted():
+        return 200
+    if any(field.errors for field in form):
+        return 422
+    return 409 if form.form_errors else 422
 
 
 def _attach(form, error: DvError) -> None:
@@ -270,7 +279,7 @@ def delivery_new(letter_id: int):
             if result[1]:
                 flash(_("Delivery recorded."), "success")
             return see_other(url_for("dv.letter", letter_id=letter.id))
-    status = (409 if form.form_errors and not form.errors else 422) if form.is_submitted() else 200
+    status = _status(form)
     return never_stored(
         render_page("dv/delivery.html", block="delivery_form", status=status, form=form, letter=letter)
     )
@@ -305,7 +314,7 @@ def followup(followup_id: int):
             if result[1]:
                 flash(_("Follow-up visit recorded."), "success")
             return see_other(url_for("dv.followup", followup_id=followup.id))
-    status = (409 if form.form_errors and not form.errors else 422) if form.is_submitted() else 200
+    status = _status(form)
     return never_stored(
         render_page(
             "dv/followup.html",
