@@ -1,5 +1,7 @@
 """The DV task force's pages: thin (form → service → render). Every page about a case is audited and
-never stored (not on the phone, not between); records outside the viewer's compartment are 404."""
+never stored (not on the phone, not between). Pages about one record are open to anyone signed in
+and answer 404 for records outside the viewer's compartment (webapp/access/dv.py): for everyone
+else the case does not exist. The letters' list is the task force's, supervisors' and officers'."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from webapp import access
+from webapp.access.base import signed_in
 from webapp.access.dv import (
     can_work_dv,
     delivery_photo,
@@ -60,7 +63,7 @@ def index():
 
 
 @bp.route("/leads/<int:lead_id>/letters/new", methods=["GET", "POST"])
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def request_new(lead_id: int):
     lead = dv_case(current_user, lead_id)
     form = LetterRequestForm()
@@ -152,7 +155,7 @@ def _letter_context(letter: WarningLetter, **extra) -> dict:
 
 
 @bp.route("/letters/<int:letter_id>")
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def letter(letter_id: int):
     letter = seen_letter(current_user, letter_id)
     audit(current_user, "dv_letter_view", "dv_letter", letter.id, _address())
@@ -193,19 +196,19 @@ def _refused(letter: WarningLetter, error: DvError, **forms):
 
 
 @bp.route("/letters/<int:letter_id>/approve", methods=["POST"])
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def approve(letter_id: int):
     return _decide(letter_id, approve=True)
 
 
 @bp.route("/letters/<int:letter_id>/refuse", methods=["POST"])
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def refuse(letter_id: int):
     return _decide(letter_id, approve=False)
 
 
 @bp.route("/letters/<int:letter_id>/issue", methods=["POST"])
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def issue(letter_id: int):
     letter = seen_letter(current_user, letter_id)
     form = IssueForm()
@@ -237,7 +240,7 @@ def issue(letter_id: int):
 
 
 @bp.route("/letters/<int:letter_id>/print")
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def print_letter(letter_id: int):
     letter = seen_letter(current_user, letter_id)
     if not letter.is_issued:
@@ -250,7 +253,7 @@ def print_letter(letter_id: int):
 
 
 @bp.route("/letters/<int:letter_id>/pdf")
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def pdf(letter_id: int):
     letter = seen_letter(current_user, letter_id)
     if not letter.is_issued:
@@ -264,7 +267,7 @@ def pdf(letter_id: int):
 
 
 @bp.route("/letters/<int:letter_id>/deliveries/new", methods=["GET", "POST"])
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def delivery_new(letter_id: int):
     letter = seen_letter(current_user, letter_id)
     form = DeliveryForm()
@@ -286,7 +289,7 @@ def delivery_new(letter_id: int):
 
 
 @bp.route("/letters/<int:letter_id>/deliveries/<int:delivery_id>/photo")
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def delivery_receipt(letter_id: int, delivery_id: int):
     delivery = delivery_photo(current_user, letter_id, delivery_id)
     audit(current_user, "dv_delivery_photo", "dv_letter", letter_id, _address(), delivery=delivery.id)
@@ -297,7 +300,7 @@ def delivery_receipt(letter_id: int, delivery_id: int):
 
 
 @bp.route("/followups/<int:followup_id>", methods=["GET", "POST"])
-@access.allow(can_work_dv)
+@access.allow(signed_in)
 def followup(followup_id: int):
     followup = seen_followup(current_user, followup_id)
     form = FollowUpForm()
