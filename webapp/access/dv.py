@@ -17,6 +17,11 @@ from webapp.leads.models import Lead
 from webapp.org.models import Role, User
 
 DV_ROLES = (Role.DV_TEAM, Role.SUPERVISOR, Role.OFFICER)
+MAX_ID = 2**31 - 1  # ids are 32-bit: a bigger number (a 20-digit one in a URL) names nothing
+
+
+def _names_nothing(record_id: int | None) -> bool:
+    return record_id is None or not 0 < record_id <= MAX_ID
 
 
 # --- scopes ------------------------------------------------------------------------------------------
@@ -39,7 +44,7 @@ def followup_scope(user: User):
 
 
 def find_dv_case(user: User, lead_id: int) -> Lead | None:
-    if not user.is_authenticated:
+    if not user.is_authenticated or _names_nothing(lead_id):
         return None
     return db.session.scalar(select(Lead).where(Lead.id == lead_id, Lead.flag_dv, case_scope(user)))
 
@@ -53,7 +58,7 @@ def dv_case(user: User, lead_id: int) -> Lead:
 
 
 def find_letter(user: User, letter_id: int) -> WarningLetter | None:
-    if not user.is_authenticated:
+    if not user.is_authenticated or _names_nothing(letter_id):
         return None
     return db.session.scalar(select(WarningLetter).where(WarningLetter.id == letter_id, letter_scope(user)))
 
@@ -67,14 +72,14 @@ def seen_letter(user: User, letter_id: int) -> WarningLetter:
 
 def delivery_photo(user: User, letter_id: int, delivery_id: int) -> Delivery:
     letter = seen_letter(user, letter_id)
-    delivery = db.session.get(Delivery, delivery_id)
+    delivery = None if _names_nothing(delivery_id) else db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.letter_id != letter.id or not delivery.photo_sha256:
         abort(404)
     return delivery
 
 
 def find_followup(user: User, followup_id: int) -> FollowUp | None:
-    if not user.is_authenticated:
+    if not user.is_authenticated or _names_nothing(followup_id):
         return None
     return db.session.scalar(select(FollowUp).where(FollowUp.id == followup_id, followup_scope(user)))
 

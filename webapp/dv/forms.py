@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from webapp.access.dv import MAX_ID
 from webapp.dv.codes import (
     EVIDENCE_LABELS,
     METHOD_LABELS,
@@ -31,7 +32,6 @@ ID_NUMBER = Regexp(
     r"^(\d{17}[\dXx])?$", message=_l("An ID number has 18 characters: 17 digits and a digit or X.")
 )
 POLICE_REF = Regexp(r"^[0-9A-Za-z-]*$", message=_l("Only digits, letters and dashes."))
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database: a bigger number names nothing
 
 
 def _choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:

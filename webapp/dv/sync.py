@@ -14,11 +14,14 @@ from webapp.dv.models import Delivery, FollowUp
 from webapp.dv.submit import submit_delivery, submit_followup
 from webapp.extensions import db
 from webapp.org.models import User
-from webapp.sync.kinds import ItemResult, SyncKind, field_errors, formdata, register
+from webapp.sync.kinds import BadItem, ItemResult, SyncKind, field_errors, formdata, register
 
 
 def _record_id(item: dict, name: str) -> int | None:
-    value = (item.get("fields") or {}).get(name) if isinstance(item.get("fields"), dict) else None
+    fields = item.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise BadItem("fields must be an object")
+    value = fields.get(name)
     try:
         number = int(str(value))
     except ValueError:

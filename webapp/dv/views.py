@@ -16,6 +16,7 @@ from webapp.access.dv import (
     can_work_dv,
     delivery_photo,
     dv_case,
+    find_letter,
     is_open_for,
     may_approve,
     may_issue,
@@ -70,7 +71,7 @@ def request_new(lead_id: int):
     supersedes = None
     wanted = form.supersedes.data if form.is_submitted() else request.args.get("supersedes", type=int)
     if wanted:
-        supersedes = access.dv.find_letter(current_user, wanted) if wanted < 2**31 else None
+        supersedes = find_letter(current_user, wanted)
         if supersedes is None or supersedes.lead_id != lead.id:
             abort(404)
         if not form.is_submitted():
