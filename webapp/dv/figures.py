@@ -4,9 +4,9 @@ A period is a pair of station-local dates, both included (e.g. the year: 1 Jan â
 
 - **letters_issued**: warning letters issued in the period (a correction has its own number and
   counts as a letter).
-- **deliveries_completed**: delivery records to the abuser or the victim made in the period (signed
-  or refused: a refusal with its record is a completed delivery; the residents' committee's
-  notification is not a delivery).
+- **deliveries_completed**: deliveries to the abuser or the victim made in the period (by the
+  phone's clock when recorded at the door), signed or refused â€” a recorded refusal is a completed
+  delivery; the residents' committee's notification is not a delivery.
 - **followups_due**: follow-up visits scheduled within the period; **followups_on_time**: those of
   them recorded on or before their due date (station-local).
 - **households**: distinct leads with an issued letter whose last scheduled follow-up visit falls in
@@ -71,8 +71,8 @@ def dv_figures(station: Station, period: tuple[date, date]) -> DvFigures:
             .where(
                 WarningLetter.station_id == station.id,
                 Delivery.recipient.in_([Recipient.ABUSER.value, Recipient.VICTIM.value]),
-                Delivery.received_at >= since,
-                Delivery.received_at < until,
+                Delivery.delivered_at >= since,
+                Delivery.delivered_at < until,
             )
         )
         or 0
