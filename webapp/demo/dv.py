@@ -1,6 +1,6 @@
-"""The DV task force's demo records: letters in every state (one superseded by its correction),
-deliveries, and follow-up visits done, due today and overdue. Loaded once: a station that has
-letters already is left as it is."""
+"""The DV task force's demo records: a new DV lead with no letter yet, letters in every state (one
+superseded by its correction), deliveries, and follow-up visits done, due today and overdue.
+Idempotent: missing leads are added; the letters only when the station has none yet."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ from webapp.timeutil import utcnow
 P = PartyInput
 # More DV leads for the task force (the first DV lead is the leads demo's "dv-jinguiyuan").
 EXTRA_LEADS = (
+    (
+        "dv-new-xmky",
+        "SCSQ",
+        "夜市一摊主称丈夫昨晚收摊后在家中掐其脖子，今早来所求助，尚未出具告诫书。",
+        "双超商圈员工宿舍2栋",
+        (P("victim", "何静", "13955120051", "", "妻子"), P("abuser", "曹军", "13955120052", "", "丈夫")),
+    ),
     (
         "dv-yinxingyuan",
         "JGYS",
@@ -78,8 +85,6 @@ def _letter(abuser: str, victim: str, relationship: str, facts: str, evidence: l
 
 def load_demo_dv() -> int:
     """Add the DV demo records if the station has no letter yet; return how many letters were added."""
-    if db.session.scalar(select(WarningLetter.id).limit(1)) is not None:
-        return 0
     config = current_app.config
     deadlines = parse_deadlines(config["BEATBOOK_DEADLINES"])
     days = parse_followup_days(config["BEATBOOK_DV_FOLLOWUP_DAYS"])
@@ -106,6 +111,8 @@ def load_demo_dv() -> int:
                 config["BEATBOOK_MAX_PHOTO_MB"] << 20,
             ).lead
         leads[key] = lead
+    if db.session.scalar(select(WarningLetter.id).limit(1)) is not None:
+        return 0  # the letters are there already (leads above are added only when missing)
     leads["dv-jinguiyuan"] = db.session.scalar(
         select(Lead).where(Lead.uuid == str(uuid.uuid5(NAMESPACE, "dv-jinguiyuan")))
     )

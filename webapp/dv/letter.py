@@ -63,7 +63,7 @@ class LetterText:
 def letter_text(letter: WarningLetter, station_name: str) -> LetterText:
     """What the letter says: the same words on the print page and in the PDF."""
     issued = letter.issued_at.astimezone(STATION_TZ) if letter.issued_at else None
-    evidence = "、".join(EVIDENCE_ZH.get(code, code) for code in letter.evidence_codes)
+    evidence = "、".join(EVIDENCE_ZH[code] for code in EVIDENCE_ZH if code in letter.evidence_codes)
     identity = f"加害人：{letter.abuser_name}"
     if letter.abuser_id_number:
         identity += f"，身份证号：{letter.abuser_id_number}"
