@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tests.conftest import Browser
 from webapp.duty.models import DispatchCall
+from webapp.dv.models import FollowUp, WarningLetter
 from webapp.experts.models import Expert, ExpertInvitation
 from webapp.extensions import db
 from webapp.leads.models import Lead
@@ -74,10 +75,18 @@ PAGES = [
     ("youth.new_outreach", "youth", lambda ids: "/youth/outreach/new"),
     ("youth.edit_outreach", "youth", lambda ids: f"/youth/outreach/{ids['outreach']}/edit"),
     ("youth.figures", "supervisor", lambda ids: "/youth/figures"),
+    ("dv.index", "dvteam", lambda ids: "/dv/?q=王"),
+    ("dv.request_new", "dvteam", lambda ids: f"/dv/leads/{ids['dv_lead']}/letters/new"),
+    ("dv.letter", "dvteam", lambda ids: f"/dv/letters/{ids['letter']}"),
+    ("dv.letter", "supervisor", lambda ids: f"/dv/letters/{ids['letter_requested']}"),
+    ("dv.print_letter", "dvteam", lambda ids: f"/dv/letters/{ids['letter']}/print"),
+    ("dv.delivery_new", "dvteam", lambda ids: f"/dv/letters/{ids['letter']}/deliveries/new"),
+    ("dv.followup", "dvteam", lambda ids: f"/dv/followups/{ids['followup']}"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
              "offline.module", "offline.manifest", "sync.openapi", "sync.session",
+             "dv.pdf", "dv.delivery_receipt",
              "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
@@ -105,6 +114,11 @@ def demo(demo_station):
                "expert": db.session.scalar(select(Expert.id).limit(1)),
                "profile": profile.id,
                "outreach": db.session.scalar(select(OutreachEvent.id).limit(1))}
+        letters = db.session.scalars(select(WarningLetter).order_by(WarningLetter.id)).all()
+        issued = next(x for x in letters if x.is_issued and not x.followups and x.supersedes_id)
+        ids |= {"dv_lead": issued.lead_id, "letter": issued.id,
+               "letter_requested": next(x.id for x in letters if x.status == "requested"),
+               "followup": db.session.scalar(select(FollowUp.id).where(FollowUp.done_at.is_(None)))}
         db.session.remove()
     return ids
 

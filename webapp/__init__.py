@@ -33,6 +33,9 @@ PLUGINS = (
     "webapp.visits.sync",
     "webapp.duty.dispatch",  # 110 dispute calls to the mediator on duty; its sweep step passes them on
     "webapp.youth.sync",
+    "webapp.dv.alerts",
+    "webapp.dv.sweep",
+    "webapp.dv.sync",
     "webapp.notify.sweep",
     "webapp.audit.anchors",
 )
@@ -173,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.audit import views as audit_views
     from webapp.auth import views as auth_views
     from webapp.duty import views as duty_views
+    from webapp.dv import views as dv_views
     from webapp.errors import register_error_handlers
     from webapp.experts import views as expert_views
     from webapp.home import views as home_views
@@ -185,7 +189,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.youth import views as youth_views
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health, audit_views, duty_views, expert_views, youth_views):
+                   offline_views, health, audit_views, duty_views, expert_views, youth_views, dv_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from webapp.demo.data import LOGIN_PER_ROLE
+from webapp.demo.dv import load_demo_dv
 from webapp.demo.experts import load_demo_experts
 from webapp.demo.leads import load_demo_leads
 from webapp.demo.services import load_demo_station, station_exists
@@ -89,6 +90,7 @@ def demo_load(if_empty: bool) -> None:
                                      config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024)
     added["experts"] = load_demo_experts(org.the_station())  # after the leads: one invitation is to a lead
     added["youth records"] = load_demo_youth()
+    added["dv letters"] = load_demo_dv()
     db.session.commit()
     click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
 

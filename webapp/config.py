@@ -96,6 +96,8 @@ def load_config(instance_path: Path) -> dict:
         # Handling deadline per risk grade: hours are exact, days end at midnight in Shanghai.
         "BEATBOOK_DEADLINES": os.environ.get("BEATBOOK_DEADLINES", "red=24h,orange=5d,yellow=30d,blue=30d"),
         # An assignment not accepted within this time escalates to the supervisors (red sooner).
+        # Follow-up visits (查访) after a DV warning letter: days after the issue.
+        "BEATBOOK_DV_FOLLOWUP_DAYS": os.environ.get("BEATBOOK_DV_FOLLOWUP_DAYS", "7,30,90"),
         "BEATBOOK_ESCALATE_MINUTES": _int("BEATBOOK_ESCALATE_MINUTES", 240),
         "BEATBOOK_ESCALATE_RED_MINUTES": _int("BEATBOOK_ESCALATE_RED_MINUTES", 30),
         # A dispatch offer (调解员随警出动) nobody answers in this time passes to the next on duty.

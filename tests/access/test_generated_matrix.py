@@ -34,10 +34,20 @@ from tests.conftest import Browser, empty_all_tables
 from tests.factories import make_community, make_grid, make_station, make_user
 from webapp import access
 from webapp.access import DECLARED_ELSEWHERE
+from webapp.access.dv import can_act_on
 from webapp.auth import totp
 from webapp.duty.dispatch import open_call
 from webapp.duty.models import DutyShift
 from webapp.duty.services import add_shift
+from webapp.dv.services import (
+    DeliveryInput,
+    LetterInput,
+    decide_letter,
+    issue_letter,
+    record_delivery,
+    record_followup,
+    request_letter,
+)
 from webapp.experts.services import ExpertInput, invite, save_expert
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
@@ -82,7 +92,11 @@ LEAD_KINDS = tuple(LEAD_SPECS)
 CLOSED = {kind: f"{kind}_closed" for kind in LEAD_KINDS}
 # The youth team's sealed records (a profile and its session) and an outreach event (no personal data).
 YOUTH_KINDS = ("youth_profile", "youth_session", "outreach")
-RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS)
+# The DV task force's records live in lead_dv_a's compartment: an issued letter (with a delivery and
+# its receipt photo) and one of its follow-up visits, recorded.
+DV_KINDS = ("letter_dv_a", "followup_dv_a")
+RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS,
+                *DV_KINDS)
 
 
 def marker(kind: str) -> str:
@@ -157,6 +171,21 @@ def _make_lead(world: World, people: dict[str, User], communities: dict[str, Com
     return result.lead
 
 
+def _make_dv_records(world: World, people: dict[str, User]) -> None:
+    lead = db.session.get(Lead, world.ids["lead_dv_a"])
+    team, chief = people[Role.DV_TEAM.value], people[Role.SUPERVISOR.value]
+    letter = request_letter(team, lead, LetterInput(
+        abuser_name="郑大", relationship="spouse", victim_name="郑三花", evidence=["admission"],
+        facts=f"Facts {marker('letter_dv_a')} of the case"))
+    decide_letter(chief, letter, approve=True)
+    issue_letter(team, letter, [7, 30, 90])
+    delivery, _created = record_delivery(team, letter, DeliveryInput(
+        recipient="abuser", method="in_person", outcome="signed", photo=_photo()))
+    followup = letter.followups[0]
+    record_followup(team, followup, recurred=False, note=f"Visit {marker('followup_dv_a')} went well")
+    world.ids.update(letter_dv_a=letter.id, followup_dv_a=followup.id, delivery=delivery.id)
+
+
 @pytest.fixture(scope="module")
 def world(app):
     world = World(app)
@@ -186,6 +215,7 @@ def world(app):
             for one in (lead, twin):
                 world.photos[next(k for k, v in world.ids.items() if v == one.id)] = db.session.scalar(
                     select(LeadPhoto.id).where(LeadPhoto.lead_id == one.id))
+        _make_dv_records(world, people)
         visit, _created = record_visit(people[Role.VOLUNTEER.value], VisitInput(
             household="和平里9栋", visited_on=date(2026, 11, 1),
             findings=f"Findings {marker('visit')} at the door"))
@@ -300,6 +330,10 @@ def sees(world: World, user: User | None, kind: str) -> bool:
         return access.find_profile(user, world.ids["youth_profile"]) is not None
     if kind == "outreach":
         return access.find_outreach(user, record_id) is not None
+    if kind == "letter_dv_a":
+        return access.find_letter(user, record_id) is not None
+    if kind == "followup_dv_a":
+        return access.find_followup(user, record_id) is not None
     return access.visible_lead(user, record_id) is not None
 
 
@@ -347,6 +381,29 @@ def lead_experts_act(world, user, kind, **_):
     if lead is None:
         return 404
     return ALLOW if access.can_invite_experts(user, lead) else 403
+def dv_case(world, user, kind, **_):
+    return ALLOW if access.find_dv_case(user, world.ids[kind]) is not None else 404
+
+
+def dv_letter(world, user, kind, **_):
+    return ALLOW if access.find_letter(user, world.ids[kind]) is not None else 404
+
+
+def dv_letter_action(action: str) -> Callable:
+    """approve / refuse / issue on the issued letter: 404 unseen, 403 not theirs to take, else
+    allowed (and refused for the letter's state: an issued letter never changes)."""
+
+    def verdict(world, user, kind, **_):
+        letter = access.find_letter(user, world.ids[kind])
+        if letter is None:
+            return 404
+        return ALLOW if can_act_on(user, letter, action) else 403
+
+    return verdict
+
+
+def dv_followup(world, user, kind, **_):
+    return ALLOW if access.find_followup(user, world.ids[kind]) is not None else 404
 
 
 def own_visit(world, user, kind, **_):
@@ -439,6 +496,16 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
                                        refused_for_state=(422,)),
     "youth.delete_outreach_event": RecordRoute(("outreach",), station_outreach, methods=("POST",),
                                                refused_for_state=(422,)),
+    "dv.request_new": RecordRoute(LEAD_KINDS, dv_case),
+    "dv.letter": RecordRoute(("letter_dv_a",), dv_letter),
+    "dv.print_letter": RecordRoute(("letter_dv_a",), dv_letter),
+    "dv.pdf": RecordRoute(("letter_dv_a",), dv_letter, htmx=False),
+    "dv.delivery_new": RecordRoute(("letter_dv_a",), dv_letter),
+    "dv.delivery_receipt": RecordRoute(("letter_dv_a",), dv_letter, body="image", htmx=False),
+    "dv.followup": RecordRoute(("followup_dv_a",), dv_followup),
+    # Decisions on the issued letter: refused for its state (409) even for those who may decide.
+    **{f"dv.{action}": RecordRoute(("letter_dv_a",), dv_letter_action(action), methods=("POST",), htmx=False,
+                                   refused_for_state=(409,)) for action in ("approve", "refuse", "issue")},
 }
 # Routes that answer about records in their own way, with their own probe below.
 OWN_PROBES = {"sync.sync": "test_sync_answers_follow_the_step_rules"}
@@ -472,6 +539,9 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "invitation_id": lambda world, kind, step: world.ids[kind],
     "profile_id": lambda world, kind, step: world.ids[kind],
     "event_id": lambda world, kind, step: world.ids[kind],
+    "letter_id": lambda world, kind, step: world.ids[kind],
+    "delivery_id": lambda world, kind, step: world.ids["delivery"],
+    "followup_id": lambda world, kind, step: world.ids[kind],
 }
 
 
@@ -559,7 +629,9 @@ def link(world: World, kind: str) -> str | None:
     if kind.startswith("lead"):
         return f'/leads/{record_id}"'
     return {"visit": f'/visits/{record_id}"', "notification": f'/inbox/{record_id}/open"',
-            "youth_profile": f'/youth/profiles/{record_id}"'}.get(kind)
+            "youth_profile": f'/youth/profiles/{record_id}"',
+            "letter_dv_a": f'/dv/letters/{record_id}"',
+            "followup_dv_a": f'/dv/followups/{record_id}"'}.get(kind)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -1,9 +1,9 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
-One module per record kind (`leads`, `visits`, `org`, `youth`) and the core (`base`: the view decorator,
-role rules); one surface: import from `webapp.access`. The low features (org, notify, sync)
-import `webapp.access.base` or `webapp.access.org` directly: the surface also loads the leads
-rules, and through them the leads models, which those features must not depend on.
+One module per record kind (`leads`, `visits`, `org`, `duty`, `experts`, `youth`, `dv`) and the core
+(`base`: the view decorator, role rules); one surface: import from `webapp.access`. The low features
+(org, notify, sync) import `webapp.access.base` or `webapp.access.org` directly: the surface also
+loads the leads rules, and through them the leads models, which those features must not depend on.
 
 A view declares its rule with `@allow(rule)` (or `@public`); tests/test_access_routes.py walks the
 URL map and fails on any route without one. Loaders (`case_lead`, `seen_lead`, `own_visit`, …)
@@ -32,6 +32,16 @@ from webapp.access.duty import (
     holds_open_offer,
     seen_call,
     station_shift,
+)
+from webapp.access.dv import (
+    can_work_dv,
+    delivery_photo,
+    dv_case,
+    find_dv_case,
+    find_followup,
+    find_letter,
+    seen_followup,
+    seen_letter,
 )
 from webapp.access.experts import (
     can_invite_experts,
@@ -112,6 +122,14 @@ __all__ = [
     "can_see_roster",
     "can_use_desk_intake",
     "can_work_youth",
+    "can_work_dv",
+    "delivery_photo",
+    "dv_case",
+    "find_dv_case",
+    "find_followup",
+    "find_letter",
+    "seen_followup",
+    "seen_letter",
     "case_lead",
     "case_scope",
     "community_grid",

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_login import current_user
 
 from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
+from webapp.dv import queries as dv_queries
+from webapp.dv.figures import dv_figures
+from webapp.dv.models import LetterStatus
 from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import never_stored, readable_offline, render_page
-from webapp.timeutil import utcnow
+from webapp.timeutil import STATION_TZ, utcnow
 from webapp.youth import services as youth
 from webapp.youth.figures import last_twelve_months, youth_figures
 
@@ -32,6 +37,7 @@ def officer():
     work = queries.my_work(current_user, now)
     return readable_offline(render_page(
         "home/officer.html", block="work_rows", work=work, now=now, keep=offline_copies(work),
+        dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
     ))
 
@@ -44,6 +50,8 @@ def supervisor():
     work = queries.my_work(current_user, now)
     return readable_offline(render_page(
         "home/supervisor.html",
+        dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
+        letters_to_approve=dv_queries.letters(current_user, LetterStatus.REQUESTED),
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
         work=work, now=now, keep=offline_copies(work),
@@ -51,6 +59,10 @@ def supervisor():
         role_counts=org.role_counts(station),
         pending_grants=org.pending_grants(station),
     ))
+
+
+def _my_followups(now) -> dv_queries.FollowUps:
+    return dv_queries.followups(current_user, now.astimezone(STATION_TZ).date(), mine_only=True)
 
 
 @bp.route("/mediation")
@@ -68,9 +80,17 @@ def mediation():
 @bp.route("/dv-team")
 @roles_required(Role.DV_TEAM)
 def dv_team():
-    return readable_offline(render_page(
-        "home/team.html",
-        heading_role=Role.DV_TEAM,
+    """The DV task force's work: follow-ups overdue and due, new DV leads, letters to approve, issue
+    and deliver. Inside the compartment: never kept on the phone."""
+    today = utcnow().astimezone(STATION_TZ).date()
+    return never_stored(render_page(
+        "dv/home.html", block="home_rows", today=today,
+        followups=dv_queries.followups(current_user, today),
+        new_leads=dv_queries.new_leads(current_user),
+        awaiting_approval=dv_queries.letters(current_user, LetterStatus.REQUESTED),
+        awaiting_issue=dv_queries.letters(current_user, LetterStatus.APPROVED),
+        awaiting_delivery=dv_queries.awaiting_delivery(current_user),
+        figures=dv_figures(current_user.station, (date(today.year, 1, 1), date(today.year, 12, 31))),
         members=org.people_with_role(current_user.station, Role.DV_TEAM),
     ))
 
