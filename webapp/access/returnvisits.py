@@ -32,7 +32,7 @@ def return_visit_scope(user: User):
 
 
 def find_return_visit(user: User, visit_id: int) -> ReturnVisit | None:
-    if not user.is_authenticated:
+    if not user.is_authenticated or not 0 < visit_id < 2**31:  # beyond any id: no database error
         return None
     return db.session.scalar(select(ReturnVisit).where(ReturnVisit.id == visit_id,
                                                        return_visit_scope(user)))

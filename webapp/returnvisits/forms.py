@@ -25,8 +25,8 @@ class RecordForm(FlaskForm):
     # The visit's id travels with the fields, so an item from the outbox names its visit.
     return_visit_id = HiddenField(validators=[
         DataRequired(), Regexp(r"^\d{1,12}$", message=_l("Not a valid return visit."))])
-    result = RadioField(_l("Result"), choices=[(r.value, label) for r, label in RESULT_LABELS.items()],
-                        validators=[InputRequired()])
+    result = RadioField(_l("Result"), validators=[InputRequired()],
+                        choices=[SelectChoice(r.value, label) for r, label in RESULT_LABELS.items()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
