@@ -48,6 +48,10 @@ def build_resident_form(station: Station, **kwargs) -> ResidentForm:
         SelectChoice(code, CATEGORY_LABELS[code]) for code in RESIDENT_CATEGORIES]
     form.community_id.choices = [SelectChoice("", _("— not sure —"))] + [
         SelectChoice(str(c.id), c.name) for c in communities(station)]
-    form.expert_id.choices = [SelectChoice("", _("— no preference —"))] + [
-        SelectChoice(str(e.id), e.name) for e in public_experts()]
+    experts = public_experts()
+    if experts:
+        form.expert_id.choices = [SelectChoice("", _("— no preference —"))] + [
+            SelectChoice(str(e.id), e.name) for e in experts]
+    else:
+        del form.expert_id  # no pool published yet: the page does not offer (or read) a choice
     return form

@@ -30,10 +30,10 @@ def state_words(state: State) -> str:
     return {
         State.RECEIVED: _("Received — waiting for the community officer"),
         State.BEING_HANDLED: _("Being handled"),
-        State.MEDIATION: _("In mediation"),
+        State.MEDIATION: _("Being mediated"),
         State.RESOLVED: _("Resolved"),
         State.REFERRED: _("Handed to the right channel (court, arbitration or another office)"),
-        State.CLOSED: _("Closed"),
+        State.CLOSED: _("Closed — the matter is finished"),
     }[state]
 
 
@@ -86,7 +86,7 @@ def file_dispute():
             lead, code = submit(station, Submission(
                 category=form.category.data, description=form.description.data, name=form.name.data.strip(),
                 phone=form.phone.data.strip(), community=community, address=(form.address.data or "").strip(),
-                expert_id=form.expert_id.data))
+                expert_id=form.expert_id.data if "expert_id" in form else None))
         except IntakeError as error:
             form.form_errors.append(intake_error_text(error.code))
         else:
