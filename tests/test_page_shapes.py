@@ -10,6 +10,7 @@ from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.org import services as org
 from webapp.org.models import Community, Role, User
+from webapp.returnvisits.models import ReturnVisit
 from webapp.visits.services import VisitInput, record_visit
 
 # (endpoint, who looks at it, how to build the path from the demo station)
@@ -51,6 +52,11 @@ PAGES = [
     ("auth.two_factor", "supervisor", lambda ids: "/account/two-factor"),
     ("auth.change_password", "officer", lambda ids: "/account/password"),
     ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
+    ("returnvisits.index", "officer", lambda ids: "/return-visits/"),
+    ("returnvisits.detail", "officer", lambda ids: f"/return-visits/{ids['return_visit']}"),
+    ("returnvisits.detail", "volunteer", lambda ids: f"/return-visits/{ids['volunteer_return_visit']}"),
+    ("residents.file_dispute", None, lambda ids: "/online/"),
+    ("residents.progress_page", None, lambda ids: "/online/progress"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
@@ -73,8 +79,13 @@ def demo(demo_station):
         visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
                                                       findings="一切正常"))
         db.session.commit()
+        officer = db.session.scalar(select(User).where(User.username == "officer"))
         ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
-               "lead": lead.id, "visit": visit.id}
+               "lead": lead.id, "visit": visit.id,
+               "return_visit": db.session.scalar(select(ReturnVisit.id).where(
+                   ReturnVisit.assignee_id == officer.id, ReturnVisit.state == "pending").limit(1)),
+               "volunteer_return_visit": db.session.scalar(select(ReturnVisit.id).where(
+                   ReturnVisit.assignee_id == volunteer.id).limit(1))}
         db.session.remove()
     return ids
 

@@ -43,6 +43,7 @@ from webapp.leads.services import LeadInput, PartyInput, register_lead
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
 from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
+from webapp.returnvisits.models import ReturnVisit
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
 
@@ -65,7 +66,12 @@ LEAD_SPECS = {
 }
 LEAD_KINDS = tuple(LEAD_SPECS)
 CLOSED = {kind: f"{kind}_closed" for kind in LEAD_KINDS}
-RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device")
+# Return visits (recorded already, so a probe changes nothing): of the ordinary and the DV lead in
+# A (the officer's), and one the officer gave to the volunteer. (kind → lead kind, attempt, assignee)
+RETURN_VISITS = {"return_visit_plain": ("lead_plain_a_closed", 1, "officer"),
+                 "return_visit_dv": ("lead_dv_a_closed", 1, "officer"),
+                 "return_visit_given": ("lead_plain_a_closed", 2, "volunteer")}
+RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *RETURN_VISITS)
 
 
 def marker(kind: str) -> str:
@@ -177,6 +183,14 @@ def world(app):
                             subject_id=world.ids["lead_plain_a"], link=f"/leads/{world.ids['lead_plain_a']}",
                             text=f"Notice {marker('notification')}", dedupe_key="gm-matrix")
         db.session.add(note)
+        for kind, (lead_kind, attempt, assignee) in RETURN_VISITS.items():
+            lead = db.session.get(Lead, world.ids[lead_kind])
+            again = ReturnVisit(station_id=station.id, lead=lead, attempt=attempt,
+                                assignee=people[assignee], due_at=lead.received_at, state="recorded",
+                                result="holding", note=f"Note {marker(kind)} at the door")
+            db.session.add(again)
+            db.session.flush()
+            world.ids[kind] = again.id
         db.session.commit()
         world.users = {name: person.id for name, person in people.items()}
         world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id)
@@ -239,6 +253,8 @@ def sees(world: World, user: User | None, kind: str) -> bool:
         return access.find_own_visit(user, record_id) is not None
     if kind in ("notification", "device"):
         return user.id == world.users[Role.OFFICER.value]
+    if kind in RETURN_VISITS:
+        return access.find_return_visit(user, record_id) is not None
     return access.visible_lead(user, record_id) is not None
 
 
@@ -266,6 +282,17 @@ def own_visit(world, user, kind, **_):
 
 def officers_own(world, user, kind, **_):
     return ALLOW if user.id == world.users[Role.OFFICER.value] else 404
+
+
+def seen_return_visit(world, user, kind, **_):
+    return ALLOW if access.find_return_visit(user, world.ids[kind]) is not None else 404
+
+
+def return_visit_giver(world, user, kind, **_):
+    visit = access.find_return_visit(user, world.ids[kind])
+    if visit is None:
+        return 404
+    return ALLOW if access.can_reassign_return_visit(user, visit) else 403
 
 
 def station_record(world, user, kind, **_):
@@ -302,6 +329,12 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "leads.act": RecordRoute(LEAD_KINDS, lead_step, methods=("POST",), steps=True, htmx=False,
                              refused_for_state=(409, 422)),
     "visits.detail": RecordRoute(("visit",), own_visit),
+    "returnvisits.detail": RecordRoute(tuple(RETURN_VISITS), seen_return_visit),
+    # Recorded already: whoever may record it is told so (422); a repeat never records twice.
+    "returnvisits.record_result": RecordRoute(tuple(RETURN_VISITS), seen_return_visit, methods=("POST",),
+                                              refused_for_state=(422,)),
+    "returnvisits.assign": RecordRoute(tuple(RETURN_VISITS), return_visit_giver, methods=("POST",),
+                                       refused_for_state=(422,)),
     "notify.open_notification": RecordRoute(("notification",), officers_own, methods=("POST",)),
     "notify.unsubscribe": RecordRoute(("device",), officers_own, methods=("POST",)),
     "org.community": RecordRoute(("community",), station_record),
@@ -575,6 +608,9 @@ def test_nothing_was_changed_by_the_probes(ctx):
     assert all(status == Status.CLOSED for kind, status in statuses.items() if kind.endswith("closed"))
     assert all(status != Status.CLOSED for kind, status in statuses.items() if not kind.endswith("closed"))
     assert db.session.get(Visit, ctx.ids["visit"]) is not None
+    for kind, (_lead, _attempt, assignee) in RETURN_VISITS.items():
+        again = db.session.get(ReturnVisit, ctx.ids[kind])
+        assert (again.result, again.assignee_id) == ("holding", ctx.users[assignee])
 
 
 def test_matrix_size(ctx, capsys):

@@ -89,9 +89,10 @@ def online_desk(station: Station) -> User:
     return desk
 
 
-def submit(station: Station, data: Submission) -> tuple[Lead, str]:
+def submit(station: Station, data: Submission, code: str | None = None) -> tuple[Lead, str]:
     """Register the resident's dispute as a lead (routed like any other); returns it and the code
-    (shown once). Raises IntakeError and stores nothing when an intake rule is broken."""
+    (shown once). Raises IntakeError and stores nothing when an intake rule is broken.
+    `code` is for the demo station's published sample codes only; residents always get a fresh one."""
     community = data.community
     if community is not None and community.station_id != station.id:
         community = None
@@ -101,7 +102,7 @@ def submit(station: Station, data: Submission) -> tuple[Lead, str]:
         community=community, address=data.address,
         parties=[PartyInput(role="applicant", name=data.name, phone=phone)],
     ), parse_deadlines(current_app.config["BEATBOOK_DEADLINES"]), 0)
-    code = secrets.token_urlsafe(CODE_BYTES)
+    code = code or secrets.token_urlsafe(CODE_BYTES)
     db.session.add(OnlineSubmission(lead_id=result.lead.id, code_hash=code_hash(code)))
     db.session.flush()
     return result.lead, code
