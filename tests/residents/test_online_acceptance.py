@@ -255,3 +255,25 @@ def test_the_page_needs_no_sign_in_and_no_script(station, client):
     assert 'method="post"' in form_tag and "hx-" not in form_tag and "data-client-record" not in form_tag
     assert "csrf_token" in html
     assert "expert_id" not in html  # no public expert list yet: the seam stays hidden
+
+
+def test_the_received_page_with_its_qr_code_fits_the_page_weight_budget(station, client):
+    """The answer to a submission is a first visit too (from WeChat): ≤ 40 KB compressed in all."""
+    import gzip
+
+    from tests.test_page_weight import ASSET, BUDGET
+
+    page = client.get("/online/", environ_base={"REMOTE_ADDR": "10.3.0.1"})
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), **form(station)}
+    response = client.post("/online/", data=data, headers={"Accept-Encoding": "gzip"},
+                           environ_base={"REMOTE_ADDR": "10.3.0.1"})
+    assert response.status_code == 200 and response.headers.get("Content-Encoding") == "gzip"
+    total = len(response.data)
+    html = gzip.decompress(response.data).decode()
+    assert "<svg" in html
+    for url in ASSET.findall(html):
+        with client.get(url, headers={"Accept-Encoding": "gzip"}) as asset:
+            assert asset.status_code == 200, url
+            total += len(asset.get_data())
+    assert total <= BUDGET, f"{total} bytes compressed"
+    print(f"received page, first visit: {total} bytes compressed")

@@ -247,7 +247,9 @@ def test_the_officer_gives_it_to_a_volunteer_of_the_community_who_records_it(cas
     # The volunteer may not hand it on.
     assert volunteer.post(f"{page}/assign", {"assignee_id": str(cast.volunteer.id)},
                           from_page=page).status_code == 403
-    detail = volunteer.client.get(page).get_data(as_text=True)
+    response = volunteer.client.get(page)
+    assert response.headers["X-Offline-Cache"] == "page"  # an ordinary lead's visit: readable offline
+    detail = response.get_data(as_text=True)
     assert "张三" not in detail and "13800000001" not in detail and "金桂园3栋201" not in detail
     assert record_page(volunteer, visit, note="一切平稳").status_code == 303
     db.session.expire_all()
@@ -261,10 +263,18 @@ def test_the_officer_gives_it_to_a_volunteer_of_the_community_who_records_it(cas
 def test_a_dv_leads_visit_is_never_given_to_a_volunteer_and_its_form_is_sealed(cast, client):
     lead = settled_lead(cast, dv=True)
     [visit] = visits_of(lead)
+    visit.due_at = utcnow() - timedelta(hours=1)
+    commit()
     officer = signed_in(client, cast.officer)
     page = f"/return-visits/{visit.id}"
-    html = client.get(page).get_data(as_text=True)
+    response = client.get(page)
+    html = response.get_data(as_text=True)
     assert "data-sealed" in html and 'data-client-record="returnvisit.record"' in html
+    # Never kept on the phone, and not in the pages "my work" asks the phone to keep.
+    assert "no-store" in response.headers["Cache-Control"] and "X-Offline-Cache" not in response.headers
+    home = client.get("/home/officer").get_data(as_text=True)
+    keep = home.split("data-offline-keep=")[1].split(">")[0]
+    assert f'href="{page}"' in home and page not in keep
     response = officer.post(f"{page}/assign", {"assignee_id": str(cast.volunteer.id)}, from_page=page)
     assert response.status_code == 422
     db.session.expire_all()

@@ -16,6 +16,11 @@ from webapp.returnvisits.services import due_by_end_of_today, my_return_visits
 from webapp.timeutil import utcnow
 
 
+def return_visit_copies(visits) -> list[str]:
+    """Pages of my due return visits for the phone to keep: not those of DV or minor leads."""
+    return [url_for("returnvisits.detail", visit_id=v.id) for v in visits if not v.lead.is_compartmented]
+
+
 @bp.route("/volunteer")
 @roles_required(Role.VOLUNTEER)
 def volunteer():
@@ -36,7 +41,7 @@ def officer():
     return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     return readable_offline(render_page(
         "home/officer.html", block="work_rows", work=work, now=now, return_visits=return_visits,
-        keep=offline_copies(work) + [url_for("returnvisits.detail", visit_id=v.id) for v in return_visits],
+        keep=offline_copies(work) + return_visit_copies(return_visits),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
     ))
 
@@ -52,8 +57,7 @@ def supervisor():
         "home/supervisor.html",
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
-        work=work, now=now, keep=offline_copies(work) + [url_for("returnvisits.detail", visit_id=v.id)
-                                                          for v in return_visits],
+        work=work, now=now, keep=offline_copies(work) + return_visit_copies(return_visits),
         return_visits=return_visits, communities=org.communities(station),
         role_counts=org.role_counts(station),
         pending_grants=org.pending_grants(station),

@@ -11,7 +11,7 @@ from webapp.access import allow, can_do_return_visits
 from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.org.models import User
-from webapp.rendering import readable_offline, render_page, see_other
+from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.returnvisits import bp
 from webapp.returnvisits.forms import RESULT_LABELS, build_reassign_form, build_record_form
 from webapp.returnvisits.models import ReturnVisit
@@ -66,6 +66,8 @@ def index():
 @allow(can_do_return_visits)
 def detail(visit_id: int):
     visit = access.seen_return_visit(current_user, visit_id)
+    if visit.lead.is_compartmented:  # its note may hold what the compartment keeps: never on the phone
+        return never_stored(_detail(visit))
     return readable_offline(_detail(visit))
 
 
