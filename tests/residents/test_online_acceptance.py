@@ -213,6 +213,13 @@ def test_an_expert_choice_is_not_offered_or_stored_until_the_pool_publishes_prof
     assert leads() == 1
 
 
+def test_an_oversized_request_is_refused_before_it_is_read(station, client):
+    response = submit(client, form(station, description="长" * 40_000))
+    assert response.status_code == 413
+    assert "过大" in response.get_data(as_text=True)
+    assert leads() == 0
+
+
 def test_english_errors(station, client):
     client.set_cookie("lang", "en")
     html = submit(client, form(station, phone="12345", name="")).get_data(as_text=True)

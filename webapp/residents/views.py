@@ -25,6 +25,15 @@ from webapp.residents import bp
 from webapp.residents.forms import build_resident_form
 from webapp.residents.services import State, Submission, progress, submit
 
+# A resident's whole submission is a few KB of text: anything much bigger is refused (413) before
+# the form is read. Set here, before the request hooks (the first of which reads the form).
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+@bp.url_value_preprocessor
+def _small_requests_only(endpoint, values) -> None:
+    request.max_content_length = MAX_REQUEST_BYTES
+
 
 def state_words(state: State) -> str:
     return {
