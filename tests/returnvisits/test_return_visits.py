@@ -4,6 +4,7 @@ again (three attempts, then the officer decides). Both engines, real app, real d
 
 from __future__ import annotations
 
+import threading
 import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -182,6 +183,33 @@ def test_a_visit_is_recorded_once(cast, client):
     db.session.expire_all()
     assert db.session.get(ReturnVisit, visit.id).result == "unreachable"
     assert db.session.get(Lead, lead.id).status == Status.RESOLVED
+
+
+def test_two_people_recording_at_once_record_it_once(cast, app, make_client):
+    lead = settled_lead(cast)
+    [visit] = visits_of(lead)
+    people = [signed_in(make_client(), cast.officer), signed_in(make_client(), cast.supervisor)]
+    tokens = [person.token(f"/return-visits/{visit.id}") for person in people]
+    start, statuses = threading.Barrier(2), []
+
+    def record_it(person: Browser, token: str, result: str) -> None:
+        start.wait()
+        statuses.append(person.client.post(f"/return-visits/{visit.id}/record", data={
+            "csrf_token": token, "result": result, "return_visit_id": str(visit.id)}).status_code)
+
+    threads = [threading.Thread(target=record_it, args=(people[0], tokens[0], "holding")),
+               threading.Thread(target=record_it, args=(people[1], tokens[1], "relapsed"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 422]
+    db.session.expire_all()
+    steps = [e.kind for e in db.session.scalars(select(LeadEvent).where(
+        LeadEvent.lead_id == lead.id, LeadEvent.kind.in_(["close", "reopen"])))]
+    assert len(steps) == 1
+    expected = {"close": Status.CLOSED, "reopen": Status.ASSIGNED}[steps[0]]
+    assert db.session.get(Lead, lead.id).status == expected
 
 
 @pytest.mark.parametrize("fields", [

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp import access, notices
 from webapp.extensions import db
@@ -126,14 +126,17 @@ def record(visit: ReturnVisit, actor: User, data: Recording) -> tuple[ReturnVisi
     except ValueError as error:
         raise ReturnVisitError("bad_result", field="result") from error
     now = utcnow()
-    visit.state = State.RECORDED.value
-    visit.result = result.value
-    visit.note = data.note.strip()[:1000]
-    visit.uuid = data.uuid or str(uuid_module.uuid4())
-    visit.recorded_at = min(data.recorded_at or now, now + CLOCK_TOLERANCE)
-    visit.received_at = now
-    visit.recorded_by = actor
-    db.session.flush()
+    # One conditional UPDATE: of two people recording the same visit at once, exactly one wins
+    # (the other finds it recorded, on either engine), so the lead is moved on once.
+    claimed = db.session.execute(
+        update(ReturnVisit).where(ReturnVisit.id == visit.id, ReturnVisit.state == State.PENDING.value)
+        .values(state=State.RECORDED.value, result=result.value, note=data.note.strip()[:1000],
+                uuid=data.uuid or str(uuid_module.uuid4()), received_at=now, recorded_by_id=actor.id,
+                recorded_at=min(data.recorded_at or now, now + CLOCK_TOLERANCE))
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        raise ReturnVisitError("already_recorded")
+    db.session.refresh(visit)
     _follow_up(visit, actor, result, now)
     return visit, True
 
