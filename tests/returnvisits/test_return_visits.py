@@ -24,6 +24,7 @@ from webapp.leads.services import LeadInput, PartyInput, register_lead
 from webapp.notify.models import Notification
 from webapp.org.models import Role, User
 from webapp.returnvisits.models import ReturnVisit
+from webapp.returnvisits.services import end_of_local_day
 from webapp.timeutil import STATION_TZ, utcnow
 
 DEADLINES = parse_deadlines("red=24h,orange=5d,yellow=30d,blue=30d")
@@ -271,7 +272,11 @@ def test_the_officer_gives_it_to_a_volunteer_of_the_community_who_records_it(cas
     db.session.expire_all()
     assert db.session.get(ReturnVisit, visit.id).assignee_id == cast.volunteer.id
 
+    db.session.get(ReturnVisit, visit.id).due_at = end_of_local_day(utcnow(), 0)  # due today
+    commit()
     volunteer = signed_in(make_client(), cast.volunteer)
+    home = volunteer.client.get("/home/volunteer").get_data(as_text=True)
+    assert f'href="/return-visits/{visit.id}"' in home.split('id="return-visit-rows"')[1]
     # The volunteer may not hand it on.
     assert volunteer.post(f"{page}/assign", {"assignee_id": str(cast.volunteer.id)},
                           from_page=page).status_code == 403
