@@ -111,6 +111,16 @@ def load_config(instance_path: Path) -> dict:
         "BEATBOOK_AUDIT_ANCHORS": os.environ.get("BEATBOOK_AUDIT_ANCHORS",
                                                  str(instance_path / "audit-anchors.jsonl")),
         "BEATBOOK_MAX_PHOTO_MB": _int("BEATBOOK_MAX_PHOTO_MB", 10),
+        # Return visits (回访): due at the end of the station's day this many days after a lead is
+        # resolved (or failed, or transferred); an unreachable household is tried again next day.
+        "BEATBOOK_RETURN_VISIT_DAYS": _int("BEATBOOK_RETURN_VISIT_DAYS", 7),
+        # The public online-acceptance page (网上受理): submissions and wrong case codes per
+        # address and for everyone together, counted over the window (then each waits longer).
+        "BEATBOOK_RESIDENT_SUBMISSIONS_PER_ADDRESS": _int("BEATBOOK_RESIDENT_SUBMISSIONS_PER_ADDRESS", 5),
+        "BEATBOOK_RESIDENT_SUBMISSIONS_TOTAL": _int("BEATBOOK_RESIDENT_SUBMISSIONS_TOTAL", 300),
+        "BEATBOOK_RESIDENT_CODE_GUESSES_PER_ADDRESS": _int("BEATBOOK_RESIDENT_CODE_GUESSES_PER_ADDRESS", 10),
+        "BEATBOOK_RESIDENT_CODE_GUESSES_TOTAL": _int("BEATBOOK_RESIDENT_CODE_GUESSES_TOTAL", 500),
+        "BEATBOOK_RESIDENT_THROTTLE_MINUTES": _int("BEATBOOK_RESIDENT_THROTTLE_MINUTES", 60),
         # Above the photo cap, so an oversized photo gets the form's clear 422, not a bare 413.
         "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 48) * 1024 * 1024,
     }

@@ -268,7 +268,7 @@
   function editor(item) {
     const form = element("form", { class: "fix", "data-uuid": item.uuid });
     for (const [name, value] of Object.entries(item.fields)) {
-      if (["uuid", "recorded_at", "version", "visit_id"].includes(name) || Array.isArray(value)) continue;
+      if (["uuid", "recorded_at", "version", "visit_id", "return_visit_id"].includes(name) || Array.isArray(value)) continue;
       const errors = (item.errors || {})[name] || [];
       const long = name === "summary" || name === "findings";
       const input = element(long ? "textarea" : "input", { name });

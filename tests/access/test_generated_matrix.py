@@ -58,6 +58,7 @@ from webapp.leads.services import LeadInput, PartyInput, register_lead
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
 from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
+from webapp.returnvisits.models import ReturnVisit
 from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
@@ -95,8 +96,13 @@ YOUTH_KINDS = ("youth_profile", "youth_session", "outreach")
 # The DV task force's records live in lead_dv_a's compartment: an issued letter (with a delivery and
 # its receipt photo) and one of its follow-up visits, recorded.
 DV_KINDS = ("letter_dv_a", "followup_dv_a")
+# Return visits (recorded already, so a probe changes nothing): of the ordinary and the DV lead in
+# A (the officer's), and one the officer gave to the volunteer. (kind → lead kind, attempt, assignee)
+RETURN_VISITS = {"return_visit_plain": ("lead_plain_a_closed", 1, "officer"),
+                 "return_visit_dv": ("lead_dv_a_closed", 1, "officer"),
+                 "return_visit_given": ("lead_plain_a_closed", 2, "volunteer")}
 RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS,
-                *DV_KINDS)
+                *DV_KINDS, *RETURN_VISITS)
 
 
 def marker(kind: str) -> str:
@@ -235,6 +241,14 @@ def world(app):
                             text=f"Notice {marker('notification')}", dedupe_key="gm-matrix")
         db.session.add(note)
         _duty_and_experts(world, people, officer)
+        for kind, (lead_kind, attempt, assignee) in RETURN_VISITS.items():
+            lead = db.session.get(Lead, world.ids[lead_kind])
+            again = ReturnVisit(station_id=station.id, lead=lead, attempt=attempt,
+                                assignee=people[assignee], due_at=lead.received_at, state="recorded",
+                                result="holding", note=f"Note {marker(kind)} at the door")
+            db.session.add(again)
+            db.session.flush()
+            world.ids[kind] = again.id
         db.session.commit()
         world.users = {name: person.id for name, person in people.items()}
         world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id,
@@ -334,6 +348,8 @@ def sees(world: World, user: User | None, kind: str) -> bool:
         return access.find_letter(user, record_id) is not None
     if kind == "followup_dv_a":
         return access.find_followup(user, record_id) is not None
+    if kind in RETURN_VISITS:
+        return access.find_return_visit(user, record_id) is not None
     return access.visible_lead(user, record_id) is not None
 
 
@@ -420,6 +436,15 @@ def sealed_profile(world, user, kind, **_):
 
 def station_outreach(world, user, kind, **_):
     return ALLOW if access.find_outreach(user, world.ids[kind]) is not None else 404
+def seen_return_visit(world, user, kind, **_):
+    return ALLOW if access.find_return_visit(user, world.ids[kind]) is not None else 404
+
+
+def return_visit_giver(world, user, kind, **_):
+    visit = access.find_return_visit(user, world.ids[kind])
+    if visit is None:
+        return 404
+    return ALLOW if access.can_reassign_return_visit(user, visit) else 403
 
 
 def station_record(world, user, kind, **_):
@@ -456,6 +481,12 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "leads.act": RecordRoute(LEAD_KINDS, lead_step, methods=("POST",), steps=True, htmx=False,
                              refused_for_state=(409, 422)),
     "visits.detail": RecordRoute(("visit",), own_visit),
+    "returnvisits.detail": RecordRoute(tuple(RETURN_VISITS), seen_return_visit),
+    # Recorded already: whoever may record it is told so (422); a repeat never records twice.
+    "returnvisits.record_result": RecordRoute(tuple(RETURN_VISITS), seen_return_visit, methods=("POST",),
+                                              refused_for_state=(422,)),
+    "returnvisits.assign": RecordRoute(tuple(RETURN_VISITS), return_visit_giver, methods=("POST",),
+                                       refused_for_state=(422,)),
     "notify.open_notification": RecordRoute(("notification",), officers_own, methods=("POST",)),
     "notify.unsubscribe": RecordRoute(("device",), officers_own, methods=("POST",)),
     "org.community": RecordRoute(("community",), station_record),
@@ -787,6 +818,9 @@ def test_nothing_was_changed_by_the_probes(ctx):
     assert db.session.scalar(select(func.count()).select_from(YouthSession)) == 1
     event = db.session.get(OutreachEvent, ctx.ids["outreach"])
     assert event is not None and event.audience == 120
+    for kind, (_lead, _attempt, assignee) in RETURN_VISITS.items():
+        again = db.session.get(ReturnVisit, ctx.ids[kind])
+        assert (again.result, again.assignee_id) == ("holding", ctx.users[assignee])
 
 
 def test_matrix_size(ctx, capsys):

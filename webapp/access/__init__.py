@@ -79,6 +79,15 @@ from webapp.access.leads import (
     visible_lead,
 )
 from webapp.access.org import community_grid, station_community, station_person
+from webapp.access.returnvisits import (
+    can_do_return_visits,
+    can_reassign_return_visit,
+    can_record_return_visit,
+    find_return_visit,
+    may_be_given_return_visit,
+    return_visit_scope,
+    seen_return_visit,
+)
 from webapp.access.visits import can_record_visits, find_own_visit, own_visit
 from webapp.access.youth import (
     can_edit_outreach,
@@ -94,6 +103,13 @@ from webapp.access.youth import (
 )
 
 __all__ = [
+    "seen_return_visit",
+    "return_visit_scope",
+    "may_be_given_return_visit",
+    "find_return_visit",
+    "can_record_return_visit",
+    "can_reassign_return_visit",
+    "can_do_return_visits",
     "ASSIGNABLE_ROLES",
     "DECLARED_ELSEWHERE",
     "HOME_BY_ROLE",

@@ -124,6 +124,12 @@ def count_attempt(key: str, free: int, policy: ThrottlePolicy) -> None:
         _claim(connection, key[:160], free, policy, utcnow())
 
 
+def give_back_attempt(key: str) -> None:
+    """An attempt that turned out right: take it off the key's count (the others stay)."""
+    with db.engine.begin() as connection:
+        _give_back(connection, key[:160], forget=False)
+
+
 def forget_attempts(key: str) -> None:
     with db.engine.begin() as connection:
         _give_back(connection, key[:160], forget=True)

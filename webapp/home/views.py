@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import url_for
 from flask_login import current_user
 
 from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
@@ -16,16 +17,25 @@ from webapp.leads.views import offline_copies
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import never_stored, readable_offline, render_page
+from webapp.returnvisits.services import due_by_end_of_today, my_return_visits
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.youth import services as youth
 from webapp.youth.figures import last_twelve_months, youth_figures
 
 
+def return_visit_copies(visits) -> list[str]:
+    """Pages of my due return visits for the phone to keep: not those of DV or minor leads."""
+    return [url_for("returnvisits.detail", visit_id=v.id) for v in visits if not v.lead.is_compartmented]
+
+
 @bp.route("/volunteer")
 @roles_required(Role.VOLUNTEER)
 def volunteer():
-    return readable_offline(render_page("home/volunteer.html", block="report_rows", me=current_user,
-                       page=queries.my_reports(current_user), can_see_branch=can_see_branch(current_user)))
+    now = utcnow()
+    return readable_offline(render_page(
+        "home/volunteer.html", block="report_rows", me=current_user, page=queries.my_reports(current_user),
+        can_see_branch=can_see_branch(current_user), now=now,
+        return_visits=my_return_visits(current_user, due_by_end_of_today(now))))
 
 
 @bp.route("/officer")
@@ -35,9 +45,11 @@ def officer():
     communities = org.communities_of_officer(current_user)
     now = utcnow()
     work = queries.my_work(current_user, now)
+    return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     return readable_offline(render_page(
-        "home/officer.html", block="work_rows", work=work, now=now, keep=offline_copies(work),
+        "home/officer.html", block="work_rows", work=work, now=now,
         dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
+        return_visits=return_visits, keep=offline_copies(work) + return_visit_copies(return_visits),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
     ))
 
@@ -48,14 +60,15 @@ def supervisor():
     station = current_user.station
     now = utcnow()
     work = queries.my_work(current_user, now)
+    return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     return readable_offline(render_page(
         "home/supervisor.html",
         dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
         letters_to_approve=dv_queries.letters(current_user, LetterStatus.REQUESTED),
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
-        work=work, now=now, keep=offline_copies(work),
-        communities=org.communities(station),
+        work=work, now=now, keep=offline_copies(work) + return_visit_copies(return_visits),
+        return_visits=return_visits, communities=org.communities(station),
         role_counts=org.role_counts(station),
         pending_grants=org.pending_grants(station),
     ))
