@@ -8,17 +8,26 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.access.base import guards_itself, public
+from webapp.edge import checks_its_items
 from webapp.extensions import db, take_write_lock
 from webapp.org.models import User
 from webapp.sync import bp
-from webapp.sync.kinds import ItemResult
+from webapp.sync.kinds import ItemResult, SyncKind
 from webapp.sync.openapi import openapi_document
 from webapp.sync.sealing import SealError, seal_keys, unseal
-from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
+from webapp.sync.services import (
+    MAX_ITEMS,
+    apply_item,
+    check_content,
+    check_envelope,
+    fingerprint,
+    usable_uuid,
+)
 
 
 @bp.route("/sync", methods=["POST"])
 @guards_itself("401 JSON when not signed in (the phone keeps the items); then each kind's rule")
+@checks_its_items("items")
 def sync():
     if not current_user.is_authenticated:
         # The phone keeps the items and asks the person to sign in; nothing is lost.
@@ -30,25 +39,47 @@ def sync():
     if len(items) > MAX_ITEMS:
         return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
     take_write_lock()
-    try:
-        results = [_apply(current_user, item).as_json() for item in items]
-    except BadItem as error:
-        db.session.rollback()
-        return jsonify(error="bad_item", detail=str(error)), 400
+    seen: dict[str, tuple[str, ItemResult]] = {}  # uuid → (content, answer) of its first copy
+    results = []
+    for index, item in enumerate(items):
+        result = _answer(current_user, item, seen)
+        result.index = index
+        results.append(result.as_json())
     db.session.commit()
     return jsonify(results=results)
 
 
-def _apply(user: User, item: object) -> ItemResult:
-    """One item; a sealed one (a DV or minor case, encrypted on the phone) is opened first."""
-    if isinstance(item, dict) and "sealed" in item:
+def _answer(user: User, item: object, seen: dict[str, tuple[str, ItemResult]]) -> ItemResult:
+    """One item, checked on its own: a malformed one is `invalid` alone and stores nothing."""
+    uuid = usable_uuid(item)
+    errors, kind = check_envelope(item)
+    if errors or kind is None or uuid is None:
+        return ItemResult(uuid, "invalid", errors=errors)
+    content = fingerprint(item)
+    if uuid in seen and seen[uuid][0] != content:
+        first = seen[uuid][1]
+        server = kind.stored(user, uuid) if kind.stored and first.status in ("created", "duplicate") else None
+        return ItemResult(uuid, "conflict", first.url, server=server, errors={"_form": [
+            _("Another item with the same id and different content was in this batch; the first "
+              "one counts. Check this one and report it again if it is still needed.")]})
+    result = _open_and_apply(user, uuid, item, kind)
+    seen.setdefault(uuid, (content, result))
+    return result
+
+
+def _open_and_apply(user: User, uuid: str, item: dict, kind: SyncKind) -> ItemResult:
+    """A sealed item (a DV or minor case, encrypted on the phone) is opened first, then checked."""
+    if "sealed" in item:
         try:
             item = unseal(item, seal_keys())
         except SealError:
-            return ItemResult(uuid=str(item.get("uuid", ""))[:36], status="invalid", errors={"_form": [
+            return ItemResult(uuid, "invalid", errors={"_form": [
                 _("This item was sealed on the phone for another key and cannot be opened. "
                   "Discard it and report again.")]})
-    return apply_item(user, item)
+    errors = check_content(item, kind)
+    if errors:
+        return ItemResult(uuid, "invalid", errors=errors)
+    return apply_item(user, uuid, item, kind)
 
 
 @bp.route("/sync/session")
