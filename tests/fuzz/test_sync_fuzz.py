@@ -69,7 +69,7 @@ def _leads(uuid) -> int:
 def test_sync_answers_every_item_once_and_stores_only_good_ones(fctx):
     examples = []
 
-    @settings(FUZZ, max_examples=60)
+    @settings(FUZZ, max_examples=40)
     @given(batch=batches(fctx))
     def run(batch):
         items, good = _fresh(*batch)
