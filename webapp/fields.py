@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import Regexp
 
@@ -14,9 +15,10 @@ from webapp.timeutil import utcnow
 UUID_PATTERN = Regexp(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
                       message=_l("Not a valid report id."))
 
-# Ids and counts are 64-bit integers in the database (SQLite refuses larger ones, PostgreSQL's
-# bigint too): a larger number from a form or a query string is the sender's mistake, not a 500.
-INT64_MAX = 2**63 - 1
+# Ids, versions and counts are INTEGER columns: 32 bits on PostgreSQL (SQLite takes 64, Python any
+# size). A larger number from a form, a query string, a URL or a sync item is the sender's mistake,
+# answered as such, never a 500 from the database.
+DB_INT_MAX = 2**31 - 1
 EARLIEST_RECORDED = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_RECORDED_AHEAD = timedelta(days=366)
 
@@ -27,10 +29,10 @@ def db_int(value) -> int:
         raise ValueError("not an integer")
     if isinstance(value, str):
         text = value.strip()
-        if not text or len(text) > 20 or not text.lstrip("+-").isdigit() or not text.isascii():
+        if not text or len(text) > 12 or not text.lstrip("+-").isdigit() or not text.isascii():
             raise ValueError("not an integer")
         value = int(text)
-    if not -INT64_MAX <= value <= INT64_MAX:
+    if not -DB_INT_MAX <= value <= DB_INT_MAX:
         raise ValueError("out of range")
     return value
 
@@ -71,3 +73,11 @@ class RecordedAtField(HiddenField):
         if not EARLIEST_RECORDED <= parsed <= utcnow() + LATEST_RECORDED_AHEAD:
             raise ValueError(_l("The time this was recorded is impossible (check the phone's clock)."))
         self.data = parsed
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number no INTEGER column holds is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's name)
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)

@@ -46,6 +46,7 @@ def _cases(cast) -> dict[str, dict | object]:
         "junk photo type": {**good, "photos": [_photo(type="text/html")]},
         "photo type not a string": {**good, "photos": [_photo(type=["image/jpeg"])]},
         "id beyond 64 bits in fields": {**good, "fields": {**fields, "community_id": "9" * 20}},
+        "id beyond 32 bits in fields": {**good, "fields": {**fields, "community_id": str(2**31)}},
         "NUL in a field": {**good, "fields": {**fields, "summary": "邻居\x00纠纷"}},
         "lone surrogate in a field": {**good, "fields": {**fields, "summary": "邻居\ud800纠纷"}},
         "lone surrogate in a key": {**good, "fields": {**fields, "\udfffx": "1"}},
@@ -74,6 +75,7 @@ def _step_cases(lead_id: int, version: int) -> dict[str, dict]:
     return {
         "step without lead_id": {k: v for k, v in good.items() if k != "lead_id"},
         "step lead_id beyond 64 bits": {**good, "lead_id": 2**64},
+        "step lead_id beyond 32 bits": {**good, "lead_id": 2**31},
         "step lead_id a boolean": {**good, "lead_id": True},
         "step lead_id a float": {**good, "lead_id": float(lead_id)},
         "step lead_id a string": {**good, "lead_id": str(lead_id)},
@@ -81,19 +83,22 @@ def _step_cases(lead_id: int, version: int) -> dict[str, dict]:
         "step without step": {k: v for k, v in good.items() if k != "step"},
         "step unknown": {**good, "step": "teleport"},
         "step version beyond 64 bits": {**good, "fields": {"version": "9" * 20}},
+        "step version beyond 32 bits": {**good, "fields": {"version": str(2**31)}},
     }
 
 
 CASES = [
     "photo data not a string", "photo data not base64", "photo not an object", "photos not a list",
     "newline in photo type", "junk photo type", "photo type not a string", "id beyond 64 bits in fields",
-    "NUL in a field", "lone surrogate in a field", "lone surrogate in a key", "fields a list",
+    "id beyond 32 bits in fields", "NUL in a field", "lone surrogate in a field", "lone surrogate in a key",
+    "fields a list",
     "fields a string", "field value an object", "field value a number", "no fields", "uuid not a UUID",
     "uuid a number", "no uuid", "recorded in year 1", "recorded in 9999", "recorded in 1999",
     "nested deep", "not an object", "null", "unknown kind", "damaged seal", "seal not an object"]
-STEP_CASES = ["step without lead_id", "step lead_id beyond 64 bits", "step lead_id a boolean",
+STEP_CASES = ["step without lead_id", "step lead_id beyond 64 bits", "step lead_id beyond 32 bits",
+              "step lead_id a boolean",
               "step lead_id a float", "step lead_id a string", "step lead_id zero", "step without step",
-              "step unknown", "step version beyond 64 bits"]
+              "step unknown", "step version beyond 64 bits", "step version beyond 32 bits"]
 
 
 def _assert_invalid_alone(phone, bad, good) -> list[dict]:

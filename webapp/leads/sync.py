@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from webapp import access
 from webapp.extensions import db
-from webapp.fields import INT64_MAX
+from webapp.fields import DB_INT_MAX
 from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import event_line, template_helpers
 from webapp.leads.lifecycle import STEPS, step_already_taken
@@ -92,7 +92,7 @@ register(SyncKind("lead.report", access.can_report_leads,
 register(SyncKind("lead.desk", access.can_use_desk_intake,
                   lambda user, uuid, item: _lead_item(user, uuid, item, desk=True), stored=_stored_lead))
 register(SyncKind("lead.step", access.signed_in, _step_item, properties={
-    "lead_id": {"type": "integer", "minimum": 1, "maximum": INT64_MAX,
+    "lead_id": {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX,
                 "description": "lead.step only (required there): the lead the step is on."},
     "step": {"type": "string", "enum": list(STEPS),
              "description": "lead.step only (required there): e.g. accept, grade, resolve."},

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.edge import unstorable, unstorable_message
 from webapp.extensions import db
-from webapp.fields import INT64_MAX
+from webapp.fields import DB_INT_MAX
 from webapp.org.models import User
 from webapp.sync.kinds import BadItem, ItemResult, SyncKind, registered
 
@@ -60,7 +60,7 @@ def fingerprint(item: object) -> str:
 
 
 def _is_id(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= DB_INT_MAX
 
 
 def check_envelope(item: object) -> tuple[dict[str, list[str]], SyncKind | None]:
