@@ -19,6 +19,14 @@ FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=25,
                                        HealthCheck.data_too_large])
 
 
+EXAMPLES: dict[str, int] = {}  # engine → fuzz examples run (shown at the end of the run)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for engine, count in sorted(EXAMPLES.items()):
+        terminalreporter.write_line(f"fuzz examples run on {engine}: {count}")
+
+
 class Cast:
     def __init__(self, app, ids):
         self.app, self.ids, self._browsers = app, ids, {}
@@ -32,6 +40,10 @@ class Cast:
             assert browser.login(f"fuzz_{person}").status_code == 303
             self._browsers[person] = browser
         return self._browsers[person]
+
+    def ran_one(self) -> None:
+        engine = self.app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0].split("+", 1)[0]
+        EXAMPLES[engine] = EXAMPLES.get(engine, 0) + 1
 
     def token(self, person: str) -> str:
         """A fresh CSRF token for this person's session (never a stale one across examples)."""

@@ -42,6 +42,7 @@ def _fuzz_form(fctx, person: str, page: str, path: str, base: dict, lead_id: int
     @settings(FUZZ, max_examples=examples)
     @given(changes=st.dictionaries(st.sampled_from(sorted(base) + ["extra"]), NASTY, min_size=1, max_size=4))
     def run(changes):
+        fctx.ran_one()
         before = _state(lead_id)
         data = {**base, **changes, "csrf_token": token}
         # Sent as a browser would: lone surrogates as the (invalid) UTF-8 bytes they stand for.

@@ -38,6 +38,7 @@ def test_every_documented_operation_answers_as_documented(fctx, schema, method, 
     @settings(FUZZ, max_examples=examples)
     @given(case=operation.as_strategy(), signed_in=st.booleans())
     def run(case, signed_in):
+        fctx.ran_one()
         # Sent through a Flask test client: the signed-in person's own (with a fresh token), or a
         # new one for a stranger, so no cookie carries over from one example to the next.
         client = fctx.browser("va").client if signed_in else fctx.app.test_client()

@@ -72,6 +72,7 @@ def test_sync_answers_every_item_once_and_stores_only_good_ones(fctx):
     @settings(FUZZ, max_examples=40)
     @given(batch=batches(fctx))
     def run(batch):
+        fctx.ran_one()
         items, good = _fresh(*batch)
         before = _total()
         response = fctx.browser("va").client.post("/sync", json={"items": items},
