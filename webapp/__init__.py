@@ -32,6 +32,7 @@ PLUGINS = (
     "webapp.leads.sync",
     "webapp.visits.sync",
     "webapp.notify.sweep",
+    "webapp.audit.anchors",
 )
 
 

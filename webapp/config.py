@@ -102,6 +102,10 @@ def load_config(instance_path: Path) -> dict:
         "BEATBOOK_PUSH_HOSTS": os.environ.get("BEATBOOK_PUSH_HOSTS", DEFAULT_PUSH_HOSTS),
         # Tests and benchmarks only: also http and loopback, for their local push service.
         "BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL": _bool("BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL", False),
+        # The audit chain's head is copied here every sweep, outside the database (webapp/audit/
+        # anchors.py); at scale, a path on the worker's disk that database admins cannot write.
+        "BEATBOOK_AUDIT_ANCHORS": os.environ.get("BEATBOOK_AUDIT_ANCHORS",
+                                                 str(instance_path / "audit-anchors.jsonl")),
         "BEATBOOK_MAX_PHOTO_MB": _int("BEATBOOK_MAX_PHOTO_MB", 10),
         # Above the photo cap, so an oversized photo gets the form's clear 422, not a bare 413.
         "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 48) * 1024 * 1024,

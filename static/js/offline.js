@@ -82,6 +82,11 @@
   };
   navigator.serviceWorker.addEventListener("message", (event) => {
     const message = event.data || {};
+    // This phone was revoked as lost and the worker has deleted everything: to the sign-in page.
+    if (message.type === "wiped" && new URLSearchParams(location.search).get("wiped") !== "1") {
+      location.replace("/login?wiped=1");
+      return;
+    }
     if (message.type === "outbox") {
       refresh();
       const progress = document.getElementById("outbox-progress");

@@ -309,6 +309,9 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "org.user": RecordRoute(("user",), station_record),
     "org.user_sign_out_everywhere": RecordRoute(("user",), station_record, methods=("POST",)),
     "org.user_reset_two_factor": RecordRoute(("user",), station_record, methods=("POST",)),
+    # Without a session id (the probe sends none) an allowed admin is told to choose one: 422.
+    "org.user_revoke_device": RecordRoute(("user",), station_record, methods=("POST",),
+                                          refused_for_state=(422,)),
     "org.decide_role_grant": RecordRoute(("grant_elsewhere",), station_grant, methods=("POST",),
                                          refused_for_state=(409,)),
 }

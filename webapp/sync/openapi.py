@@ -75,6 +75,12 @@ def openapi_document() -> dict:
         "error": {"type": "string", "description": "sign_in_required, csrf, bad_request, too_deep, "
                                                    "invalid_characters (in the envelope), too_many_items"},
         "detail": {"type": "string"}, "max_items": {"type": "integer"}}}
+    # A phone revoked as lost (error: wipe): what it recorded before the revocation is applied
+    # (results), later items are forbidden; then it must delete everything Beatbook kept on it.
+    wipe = {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "detail": {"type": "string"}, "wipe": {"type": "boolean"},
+        "results": {"type": "array", "items": result}, "user_id": {"type": "integer"},
+        "csrf": {"type": "string"}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Beatbook sync", "version": "1",
@@ -98,8 +104,11 @@ def openapi_document() -> dict:
                                            "or broken character outside the items) or CSRF token "
                                            "(error: csrf); a malformed item is answered invalid in a 200",
                             "content": {"application/json": {"schema": error}}},
-                    "401": {"description": "Not signed in: keep the items, ask the person to sign in",
-                            "content": {"application/json": {"schema": error}}},
+                    "401": {"description": "Not signed in: keep the items, ask the person to sign in. "
+                                           "Or (wipe: true) this phone was revoked as lost: the items "
+                                           "recorded before the revocation were applied (results); "
+                                           "delete everything kept on the phone",
+                            "content": {"application/json": {"schema": wipe}}},
                     "413": {"description": "Too many items in one batch, or too large a body",
                             "content": {"application/json": {"schema": error}}},
                 },
@@ -112,8 +121,10 @@ def openapi_document() -> dict:
                     "200": {"description": "Signed in", "content": {"application/json": {"schema": {
                         "type": "object", "required": ["user_id", "csrf"],
                         "properties": {"user_id": {"type": "integer"}, "csrf": {"type": "string"}}}}}},
-                    "401": {"description": "Nobody is signed in: keep the items, ask the person to sign in",
-                            "content": {"application/json": {"schema": error}}},
+                    "401": {"description": "Nobody is signed in: keep the items, ask the person to sign "
+                                           "in. Or (wipe: true, with user_id and csrf) this phone was "
+                                           "revoked as lost: send what it recorded before, then wipe",
+                            "content": {"application/json": {"schema": wipe}}},
                 },
             }},
         },

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.access.base import guards_itself, public
+from webapp.audit.services import record as audit
+from webapp.auth.services import WipeClaim, wipe_claim
 from webapp.edge import checks_its_items
 from webapp.extensions import db, take_write_lock
 from webapp.org.models import User
@@ -29,27 +33,35 @@ from webapp.sync.services import (
 @guards_itself("401 JSON when not signed in (the phone keeps the items); then each kind's rule")
 @checks_its_items("items")
 def sync():
+    claim = None
     if not current_user.is_authenticated:
-        # The phone keeps the items and asks the person to sign in; nothing is lost.
-        return jsonify(error="sign_in_required"), 401
+        claim = wipe_claim()
+        if claim is None:
+            # The phone keeps the items and asks the person to sign in; nothing is lost.
+            return jsonify(error="sign_in_required"), 401
     payload = request.get_json(silent=True)
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         return jsonify(error="bad_request", detail="expected {\"items\": [...]}"), 400
     if len(items) > MAX_ITEMS:
         return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
+    user = current_user if claim is None else db.session.get(User, claim.user_id)
     take_write_lock()
     seen: dict[str, tuple[str, ItemResult]] = {}  # uuid → (content, answer) of its first copy
     results = []
     for index, item in enumerate(items):
-        result = _answer(current_user, item, seen)
+        result = _answer(user, item, seen, claim)
         result.index = index
         results.append(result.as_json())
     db.session.commit()
+    if claim is not None:
+        # Revoked as lost: what it recorded before is in; now it must wipe itself.
+        return jsonify(error="wipe", wipe=True, results=results), 401
     return jsonify(results=results)
 
 
-def _answer(user: User, item: object, seen: dict[str, tuple[str, ItemResult]]) -> ItemResult:
+def _answer(user: User | None, item: object, seen: dict[str, tuple[str, ItemResult]],
+            claim: WipeClaim | None = None) -> ItemResult:
     """One item, checked on its own: a malformed one is `invalid` alone and stores nothing."""
     uuid = usable_uuid(item)
     errors, kind = check_envelope(item)
@@ -62,12 +74,13 @@ def _answer(user: User, item: object, seen: dict[str, tuple[str, ItemResult]]) -
         return ItemResult(uuid, "conflict", first.url, server=server, errors={"_form": [
             _("Another item with the same id and different content was in this batch; the first "
               "one counts. Check this one and report it again if it is still needed.")]})
-    result = _open_and_apply(user, uuid, item, kind)
+    result = _open_and_apply(user, uuid, item, kind, claim)
     seen.setdefault(uuid, (content, result))
     return result
 
 
-def _open_and_apply(user: User, uuid: str, item: dict, kind: SyncKind) -> ItemResult:
+def _open_and_apply(user: User | None, uuid: str, item: dict, kind: SyncKind,
+                    claim: WipeClaim | None) -> ItemResult:
     """A sealed item (a DV or minor case, encrypted on the phone) is opened first, then checked."""
     if "sealed" in item:
         try:
@@ -79,7 +92,36 @@ def _open_and_apply(user: User, uuid: str, item: dict, kind: SyncKind) -> ItemRe
     errors = check_content(item, kind)
     if errors:
         return ItemResult(uuid, "invalid", errors=errors)
-    return apply_item(user, uuid, item, kind)
+    if claim is None:
+        return apply_item(user, uuid, item, kind)
+    return _apply_before_wipe(user, uuid, item, kind, claim)
+
+
+def _recorded_at(item: dict) -> datetime | None:
+    """The phone's clock when the item was made (`fields.recorded_at`), or None."""
+    fields = item.get("fields")
+    raw = fields.get("recorded_at") if isinstance(fields, dict) else None
+    if not isinstance(raw, str) or len(raw) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _apply_before_wipe(user: User | None, uuid: str, item: dict, kind: SyncKind,
+                       claim: WipeClaim) -> ItemResult:
+    """From a phone revoked as lost, only items recorded before the revocation go in."""
+    recorded = _recorded_at(item)
+    if user is None or not user.is_enabled or recorded is None or recorded >= claim.revoked_at:
+        # Whoever holds the phone now is not the officer: nothing made after the revocation counts.
+        return ItemResult(uuid, "forbidden", errors={"_form": [
+            _("This phone was signed out as lost: only what was recorded before that is accepted.")]})
+    result = apply_item(user, uuid, item, kind)
+    audit(None, "sync_after_revocation", "user_session", claim.session_id, request.remote_addr or "",
+          user_id=user.id, uuid=uuid, status=result.status)
+    return result
 
 
 @bp.route("/sync/session")
@@ -90,7 +132,12 @@ def session():
     A browser reopened after a shift keeps only the remember-me cookie; this answer (reached with
     that cookie alone) starts the new session, so the outbox drains without a page being opened.
     """
-    if not current_user.is_authenticated:
+    claim = None if current_user.is_authenticated else wipe_claim()
+    if claim is not None:
+        # Revoked as lost: it may send what it recorded before (with this token), then wipe.
+        response = jsonify(error="wipe", wipe=True, user_id=claim.user_id, csrf=generate_csrf())
+        response.status_code = 401
+    elif not current_user.is_authenticated:
         response = jsonify(error="sign_in_required")
         response.status_code = 401
     else:
