@@ -88,10 +88,13 @@ self.BeatbookOutbox = (() => {
   async function applyResult(item, result) {
     if (result.status === "created" || result.status === "duplicate") {
       await DB.put({ ...item, state: "sent", url: result.url, sentAt: Date.now(), errors: null });
-    } else if (result.status === "conflict") {
+    } else if (result.status === "conflict" && result.server) {
       await DB.put({ ...item, state: "conflict", server: result.server, url: result.url });
     } else {
-      await DB.put({ ...item, state: "needs_fixing", errors: result.errors || { _form: [result.status] } });
+      // `invalid` (malformed, or the form's messages) and `forbidden`: kept for the person, with the
+      // server's messages; an answer without any shows its status as a general message.
+      const errors = result.errors && Object.keys(result.errors).length ? result.errors : { _form: [result.status] };
+      await DB.put({ ...item, state: "needs_fixing", errors });
     }
   }
 
@@ -173,9 +176,12 @@ self.BeatbookOutbox = (() => {
       return { outcome: "busy", retryAfter: Number(response.headers.get("Retry-After")) || 0 };
     }
     const { results } = await response.json();
-    const byUuid = new Map(results.map((r) => [r.uuid, r]));
-    for (const item of batch) {
-      const result = byUuid.get(item.uuid);
+    // One answer per item, in order (`index`); an item whose uuid the server could not use is
+    // answered under null, by its place in the batch.
+    const byUuid = new Map(results.filter((r) => r.uuid).map((r) => [r.uuid, r]));
+    for (const [index, item] of batch.entries()) {
+      const placed = results.find((r) => r.index === index);
+      const result = placed && (placed.uuid === item.uuid || placed.uuid === null) ? placed : byUuid.get(item.uuid);
       if (result) await applyResult(item, result);
       else await DB.put({ ...item, state: "waiting" });
     }

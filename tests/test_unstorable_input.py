@@ -48,16 +48,27 @@ def test_nul_in_the_path_or_a_header_is_400(client, officer):
 
 
 def test_lone_surrogate_in_json_is_a_json_400(person, officer):
+    """Outside the items of /sync (which answers each item itself, tests/sync/test_malformed_items.py)."""
     person.login("wang")
-    body = '{"items": [{"kind": "lead", "summary": "\\ud800"}]}'
+    token = person.token("/account")
+    body = '{"items": [], "note": "\\ud800"}'
     response = person.client.post("/sync", data=body, content_type="application/json",
-                                  headers={"X-CSRFToken": person.token("/account")})
+                                  headers={"X-CSRFToken": token})
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_characters"
-    nul = json.dumps({"items": [{"kind": "lead", "summary": "a\x00b"}]})
+    nul = json.dumps({"items": [], "a\x00b": 1})
     response = person.client.post("/sync", data=nul, content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_characters"
+
+
+def test_a_bad_character_inside_one_sync_item_is_that_items_answer(person, officer):
+    person.login("wang")
+    body = '{"items": [{"kind": "lead", "summary": "\\ud800"}, {"kind": "x", "fields": {"a": "a\\u0000b"}}]}'
+    response = person.client.post("/sync", data=body, content_type="application/json",
+                                  headers={"X-CSRFToken": person.token("/account")})
+    assert response.status_code == 200
+    assert [r["status"] for r in response.get_json()["results"]] == ["invalid", "invalid"]
 
 
 def test_nul_in_a_form_key_or_upload_name_is_400(person, officer):

@@ -76,6 +76,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     app.view_functions["static"] = serve_static
+    from webapp.fields import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     from webapp.notify.vapid import load_keys
 

@@ -279,11 +279,14 @@ def test_a_revoked_phone_sends_only_what_it_recorded_before_then_wipes(make_clie
     phone.client.delete_cookie("session")
     assert phone.client.get("/sync/session").get_json()["wipe"] is True
 
-    # Malformed batches are still 400 and store nothing.
+    # A malformed batch is still 400; malformed items are answered invalid one by one; nothing stored.
     token = phone.client.get("/sync/session").get_json()["csrf"]
     earlier = revoked_at - timedelta(minutes=1)
-    for bad in [{"items": "x"}, {"items": [1]}, {"items": [{**_report(community.id, earlier), "uuid": 7}]}]:
-        assert phone.client.post("/sync", json=bad, headers={"X-CSRFToken": token}).status_code == 400
+    assert phone.client.post("/sync", json={"items": "x"}, headers={"X-CSRFToken": token}).status_code == 400
+    bad = {"items": [1, {**_report(community.id, earlier), "uuid": 7}]}
+    answer = phone.client.post("/sync", json=bad, headers={"X-CSRFToken": token})
+    assert answer.status_code == 401 and answer.get_json()["wipe"] is True
+    assert [r["status"] for r in answer.get_json()["results"]] == ["invalid", "invalid"]
     assert db.session.scalar(select(func.count()).select_from(Lead)) == 2
 
 

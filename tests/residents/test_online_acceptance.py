@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from tests.conftest import Browser, csrf_from
 from tests.factories import commit, make_community, make_station, make_user
 from webapp.auth.models import LoginThrottle
+from webapp.experts.models import ExpertChoice
+from webapp.experts.services import ExpertInput, choice_for, save_expert
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -194,7 +196,7 @@ def test_submissions_are_throttled_per_address_and_for_everyone(station, client,
     ({"phone": "1391234567a"}, "11位手机号"),
     ({"phone": "1" * 40}, "11位手机号"),
     ({"address": "址" * 201}, "200"),
-    ({"community_id": "99999999999999999999"}, "不是有效的选择。"),
+    ({"community_id": "99999999999999999999"}, "选择无效：无法转化类型。"),
     ({"community_id": "abc"}, "选择无效"),
 ])
 def test_bad_input_is_refused_with_a_message_and_nothing_is_stored(station, client, fields, message):
@@ -208,9 +210,24 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_stored(station, clie
     assert db.session.scalar(select(func.count()).select_from(LeadParty)) == 0
 
 
-def test_an_expert_choice_is_not_offered_or_stored_until_the_pool_publishes_profiles(station, client):
-    assert submit(client, form(station, expert_id="5")).status_code == 200
-    assert leads() == 1
+def test_no_expert_choice_is_offered_while_the_station_has_no_pool(station, client):
+    assert "expert_id" not in client.get("/online/").get_data(as_text=True)
+    assert submit(client, form(station, expert_id="5")).status_code == 200  # ignored, not an error
+    assert leads() == 1 and db.session.scalar(select(func.count()).select_from(ExpertChoice)) == 0
+
+
+def test_a_residents_choice_of_expert_is_recorded_on_the_lead(station, client):
+    expert = save_expert(station["station"], None,
+                         ExpertInput(name="许文静", fields=["marriage_family"], bio="婚姻家庭调解"))
+    elsewhere = save_expert(make_station(code="OTHER-PS"), None, ExpertInput(name="外所专家", fields=["marriage_family"]))
+    commit()
+    page = client.get("/online/").get_data(as_text=True)
+    assert "许文静" in page and "外所专家" not in page
+    assert submit(client, form(station, expert_id=str(elsewhere.id))).status_code == 422
+    assert leads() == 0
+    assert submit(client, form(station, expert_id=str(expert.id))).status_code == 200
+    lead = db.session.scalar(select(Lead))
+    assert choice_for(lead).expert_id == expert.id
 
 
 def test_an_oversized_request_is_refused_before_it_is_read(station, client):
@@ -261,7 +278,7 @@ def test_the_page_needs_no_sign_in_and_no_script(station, client):
     form_tag = html.split('<form id="resident-form"', 1)[1].split(">", 1)[0]
     assert 'method="post"' in form_tag and "hx-" not in form_tag and "data-client-record" not in form_tag
     assert "csrf_token" in html
-    assert "expert_id" not in html  # no public expert list yet: the seam stays hidden
+    assert "expert_id" not in html  # this station has no expert pool: nothing to choose
 
 
 def test_the_received_page_with_its_qr_code_fits_the_page_weight_budget(station, client):

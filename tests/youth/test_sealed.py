@@ -66,7 +66,7 @@ def test_no_trace_in_their_lists_search_home_and_sync(cast, who):
             "uuid": item_id, "profile_id": str(cast.ids["profile"]), "kind": "counselling",
             "held_on": "2026-11-20", "duration_minutes": "45", "notes": "x"}}]})
     assert response.status_code == 200
-    assert response.get_json()["results"] == [{"uuid": item_id, "status": "forbidden"}]
+    assert response.get_json()["results"] == [{"index": 0, "uuid": item_id, "status": "forbidden"}]
     assert SECRET not in response.get_data(as_text=True)
 
 

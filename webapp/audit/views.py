@@ -10,6 +10,7 @@ from flask_login import current_user
 from webapp.access import roles_required
 from webapp.audit import bp
 from webapp.audit.services import AuditFilters, audit_page, known_actions
+from webapp.fields import db_int
 from webapp.org.models import Role
 from webapp.rendering import never_stored, render_page
 
@@ -26,7 +27,7 @@ def _filters() -> AuditFilters:
     return AuditFilters(
         person=args.get("person", "")[:64].strip(),
         object_type=args.get("object_type", "")[:32].strip(),
-        object_id=args.get("object_id", type=int),
+        object_id=args.get("object_id", type=db_int),
         action=args.get("action", "")[:32].strip(),
         day_from=_day("from"),
         day_to=_day("to"),
@@ -37,7 +38,7 @@ def _filters() -> AuditFilters:
 @roles_required(Role.SUPERVISOR)
 def index():
     filters = _filters()
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)
     page = audit_page(filters, before=before)
     query = {k: v for k, v in request.args.items() if k != "before" and v}
     next_url = url_for("audit.index", before=page.next_before, **query) if page.has_next else None

@@ -289,7 +289,7 @@ def load_user_from_session_id(session_id: str) -> User | None:
     at most once a minute per session: reading a page must not depend on the request committing.
     """
     user_id, _, token = session_id.partition(".")
-    if not user_id.isdigit() or not token:
+    if not user_id.isdigit() or len(user_id) > 18 or not token:
         return None
     row = db.session.scalar(
         select(UserSession).where(UserSession.token_hash == _token_hash(token),

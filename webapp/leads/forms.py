@@ -13,7 +13,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -23,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
+from webapp.fields import UUID_PATTERN, RecordedAtField, StoredIntegerField, optional_int
 from webapp.leads.codes import (
     CATEGORY_LABELS,
     FAILURE_ROUTE_LABELS,
@@ -93,7 +92,7 @@ class QuickReportForm(PlaceMixin, FlaskForm):
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
-    visit_id = IntegerField(widget=widgets.HiddenInput(), validators=[Optional()])
+    visit_id = StoredIntegerField(widget=widgets.HiddenInput(), validators=[Optional()])
     category = SelectField(_l("What kind of dispute?"), choices=_choices(CATEGORY_LABELS, _l("Choose…")),
                            validators=[DataRequired(message=_l("Choose a kind of dispute."))])
     summary = TextAreaField(_l("What is happening? One or two sentences."),
@@ -142,7 +141,7 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
-    visit_id = IntegerField(widget=widgets.HiddenInput(), validators=[Optional()])
+    visit_id = StoredIntegerField(widget=widgets.HiddenInput(), validators=[Optional()])
     source = SelectField(_l("Source"), choices=_choices(SOURCE_LABELS))
     source_ref = StringField(_l("Ticket or incident number"), validators=[Optional(), Length(max=64)])
     category = SelectField(_l("Category"), choices=_choices(CATEGORY_LABELS, _l("Choose…")),
@@ -153,7 +152,7 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
     flag_minor = BooleanField(_l("A minor is involved"))
     flag_watched = BooleanField(_l("A watched person is involved"))
     flag_many_people = BooleanField(_l("Many people involved"))
-    head_count = IntegerField(_l("How many people"), validators=[Optional(), NumberRange(1, 100_000)])
+    head_count = StoredIntegerField(_l("How many people"), validators=[Optional(), NumberRange(1, 100_000)])
     risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, _l("Let the rules grade it")))
     risk_factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS))
     grid_id = SelectField(_l("Grid"), coerce=optional_int)
@@ -196,7 +195,7 @@ class ActionForm(FlaskForm):
     """
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])  # made on the phone: a step is applied once
-    version = IntegerField(validators=[InputRequired()])
+    version = StoredIntegerField(validators=[InputRequired()])
     risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, ""), validate_choice=False)
     factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS),
                                  validate_choice=False)
@@ -212,4 +211,4 @@ class ActionForm(FlaskForm):
                               validate_choice=False)
     new_due = DateField(_l("New due date"), validators=[Optional()])
     until = DateField(_l("Supervised until"), validators=[Optional()])
-    original = IntegerField(_l("Number of the original lead"), validators=[Optional()])
+    original = StoredIntegerField(_l("Number of the original lead"), validators=[Optional()])

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from webapp import access
 from webapp.extensions import db
+from webapp.fields import DB_INT_MAX
 from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import event_line, template_helpers
 from webapp.leads.lifecycle import STEPS, step_already_taken
@@ -72,11 +73,27 @@ def _step_item(user: User, uuid: str, item: dict) -> ItemResult:
     return ItemResult(uuid, "invalid", url, errors=field_errors(form))
 
 
+def _stored_lead(user: User, uuid: str) -> dict | None:
+    """The lead this person's item made under `uuid`, as a conflict shows it."""
+    lead = db.session.scalar(select(Lead).where(Lead.uuid == uuid))
+    return lead_snapshot(lead) if lead is not None and lead.reporter_id == user.id else None
+
+
+def _stored_step(user: User, uuid: str) -> dict | None:
+    event = step_already_taken(uuid)
+    if event is None or event.actor_id != user.id:
+        return None
+    lead = access.find_case(user, event.lead_id)
+    return lead_snapshot(lead) if lead is not None else None
+
+
 register(SyncKind("lead.report", access.can_report_leads,
-                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=False)))
+                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=False), stored=_stored_lead))
 register(SyncKind("lead.desk", access.can_use_desk_intake,
-                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=True)))
+                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=True), stored=_stored_lead))
 register(SyncKind("lead.step", access.signed_in, _step_item, properties={
-    "lead_id": {"type": "integer", "description": "lead.step only: the lead the step is on."},
-    "step": {"type": "string", "description": "lead.step only: e.g. accept, grade, resolve."},
-}))
+    "lead_id": {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX,
+                "description": "lead.step only (required there): the lead the step is on."},
+    "step": {"type": "string", "enum": list(STEPS),
+             "description": "lead.step only (required there): e.g. accept, grade, resolve."},
+}, required=("lead_id", "step"), stored=_stored_step))

@@ -23,6 +23,7 @@ from webapp.access import (
 )
 from webapp.audit.services import record as audit
 from webapp.extensions import db
+from webapp.fields import db_int
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
 from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
@@ -40,7 +41,7 @@ from webapp.visits.models import Visit
 
 def _visit_for_prefill() -> Visit | None:
     """`?visit=<id>`: a lead made from one of my visits' findings (404 for anyone else's)."""
-    visit_id = request.args.get("visit", type=int)
+    visit_id = request.args.get("visit", type=db_int)
     return access.own_visit(current_user, visit_id) if visit_id else None
 
 
@@ -193,7 +194,7 @@ def _filters_from_args() -> queries.LeadFilters:
     args = request.args
     filters = queries.LeadFilters(
         q=args.get("q", "")[:100], category=args.get("category", ""), risk=args.get("risk", ""),
-        status=args.get("status", ""), community_id=args.get("community_id", type=int),
+        status=args.get("status", ""), community_id=args.get("community_id", type=db_int),
         flag=args.get("flag", ""), queue=args.get("queue", ""),
     )
     if filters.category not in CATEGORY_LABELS:
@@ -211,7 +212,7 @@ def _filters_from_args() -> queries.LeadFilters:
 @allow(can_list_leads)
 def index():
     filters = _filters_from_args()
-    page = queries.lead_list(current_user, filters, utcnow(), before=request.args.get("before", type=int))
+    page = queries.lead_list(current_user, filters, utcnow(), before=request.args.get("before", type=db_int))
     kept = {k: v for k, v in request.args.items() if k != "before" and v}
     next_url = url_for("leads.index", before=page.next_cursor, **kept) if page.next_cursor else None
     return render_page(
@@ -225,7 +226,7 @@ def index():
 @bp.route("/mine")
 @allow(signed_in)
 def mine():
-    page = queries.my_reports(current_user, before=request.args.get("before", type=int))
+    page = queries.my_reports(current_user, before=request.args.get("before", type=db_int))
     return readable_offline(render_page("leads/mine.html", block="report_rows", page=page))
 
 

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from webapp.fields import optional_int
 from webapp.org.labels import COMMUNITY_KIND_LABELS, ROLE_LABELS
 from webapp.org.services import validate_boundary
 
@@ -24,10 +25,6 @@ CODE_PATTERN = Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - and _ 
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
-
-
-def _coerce_optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
 
 class BoundaryField(TextAreaField):
@@ -49,7 +46,7 @@ class CommunityForm(FlaskForm):
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in COMMUNITY_KIND_LABELS.items()]
     )
-    officer_id = SelectField(_l("Community officer"), coerce=_coerce_optional_int)
+    officer_id = SelectField(_l("Community officer"), coerce=optional_int)
     boundary = BoundaryField(_l("Boundary (GeoJSON)"), validators=[Length(max=200_000)])
 
 
@@ -78,8 +75,8 @@ class UserForm(FlaskForm):
         _l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
         validators=[DataRequired(message=_l("Choose at least one role."))],
     )
-    community_id = SelectField(_l("Community"), coerce=_coerce_optional_int)
-    grid_id = SelectField(_l("Grid"), coerce=_coerce_optional_int)
+    community_id = SelectField(_l("Community"), coerce=optional_int)
+    grid_id = SelectField(_l("Grid"), coerce=optional_int)
     in_volunteer_branch = BooleanField(_l("Member of the volunteer-police party branch"))
     is_branch_secretary = BooleanField(_l("Secretary of the branch (sees its figures)"))
     is_enabled = BooleanField(_l("Account enabled"), default=True)

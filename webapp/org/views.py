@@ -14,6 +14,7 @@ from webapp.auth.devices import describe as describe_device
 from webapp.auth.devices import session_id_from_form
 from webapp.auth.services import active_sessions, revoke_all_sessions
 from webapp.extensions import db
+from webapp.fields import db_int
 from webapp.org import bp
 from webapp.org import services as org
 from webapp.org.forms import CommunityForm, GridForm, UserForm
@@ -128,7 +129,7 @@ def users():
     role = request.args.get("role") or None
     if role not in {r.value for r in Role}:
         role = None
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=db_int))
     result = org.search_users(current_user.station, query, role, page)
     return render_page("org/users.html", block="user_rows", result=result, q=query, role=role,
                        role_choices=[(r.value, label) for r, label in ROLE_LABELS.items()])

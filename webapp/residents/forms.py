@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from webapp.experts.models import Expert
+from webapp.experts.services import station_experts
 from webapp.fields import optional_int
 from webapp.leads.codes import CATEGORY_LABELS
 from webapp.org.models import Station
@@ -31,15 +33,15 @@ class ResidentForm(FlaskForm):
                                                    Length(max=64)])
     phone = StringField(_l("Your phone"), validators=[DataRequired(message=_l("Enter your phone number.")),
                                                      Length(max=32), PHONE])
-    # The seam for the expert pool: shown only when the pool publishes public profiles; until the
-    # merge wires record_resident_choice(lead, expert), a choice is accepted and not stored.
+    # From the expert pool's public profiles (the same list as /experts/public); shown only when
+    # the station has any.
     expert_id = SelectField(_l("An expert you would like (optional)"), coerce=optional_int,
                             validators=[Optional()])
 
 
-def public_experts() -> list:
-    """The expert pool's public profiles (name and field), when that feature is installed."""
-    return []
+def public_experts(station: Station) -> list[Expert]:
+    """The expert pool's public profiles a resident may choose from."""
+    return station_experts(station)
 
 
 def build_resident_form(station: Station, **kwargs) -> ResidentForm:
@@ -48,10 +50,10 @@ def build_resident_form(station: Station, **kwargs) -> ResidentForm:
         SelectChoice(code, CATEGORY_LABELS[code]) for code in RESIDENT_CATEGORIES]
     form.community_id.choices = [SelectChoice("", _("— not sure —"))] + [
         SelectChoice(str(c.id), c.name) for c in communities(station)]
-    experts = public_experts()
+    experts = public_experts(station)
     if experts:
         form.expert_id.choices = [SelectChoice("", _("— no preference —"))] + [
             SelectChoice(str(e.id), e.name) for e in experts]
     else:
-        del form.expert_id  # no pool published yet: the page does not offer (or read) a choice
+        del form.expert_id  # no pool at this station: the page does not offer (or read) a choice
     return form

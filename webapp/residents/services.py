@@ -17,6 +17,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.experts.models import Expert
+from webapp.experts.services import record_resident_choice
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -58,7 +60,7 @@ class Submission:
     phone: str
     community: Community | None = None
     address: str = ""
-    expert_id: int | None = None  # the seam for the expert pool: not stored yet
+    expert: Expert | None = None  # the resident's choice from the public profiles
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def submit(station: Station, data: Submission, code: str | None = None) -> tuple
         community=community, address=data.address,
         parties=[PartyInput(role="applicant", name=data.name, phone=phone)],
     ), parse_deadlines(current_app.config["BEATBOOK_DEADLINES"]), 0)
+    if data.expert is not None:
+        record_resident_choice(result.lead, data.expert)
     code = code or secrets.token_urlsafe(CODE_BYTES)
     db.session.add(OnlineSubmission(lead_id=result.lead.id, code_hash=code_hash(code)))
     db.session.flush()

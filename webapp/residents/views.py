@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from webapp.access import public
 from webapp.auth.services import Throttled, ThrottlePolicy, count_attempt, give_back_attempt
+from webapp.experts.models import Expert
 from webapp.extensions import db
 from webapp.leads.intake import intake_error_text
 from webapp.leads.services import IntakeError
@@ -78,6 +79,14 @@ def qr_svg(url: str) -> Markup:
                                                         omitsize=True, svgclass="qr", lineclass=None))
 
 
+
+def _chosen_expert(form, station) -> Expert | None:
+    """The expert the resident picked (the form only offers this station's public profiles)."""
+    if "expert_id" not in form or not form.expert_id.data:
+        return None
+    expert = db.session.get(Expert, form.expert_id.data)
+    return expert if expert is not None and expert.station_id == station.id else None
+
 @bp.route("/", methods=["GET", "POST"])
 @public
 def file_dispute():
@@ -95,7 +104,7 @@ def file_dispute():
             lead, code = submit(station, Submission(
                 category=form.category.data, description=form.description.data, name=form.name.data.strip(),
                 phone=form.phone.data.strip(), community=community, address=(form.address.data or "").strip(),
-                expert_id=form.expert_id.data if "expert_id" in form else None))
+                expert=_chosen_expert(form, station)))
         except IntakeError as error:
             form.form_errors.append(intake_error_text(error.code))
         else:

@@ -20,14 +20,15 @@ from webapp.org.models import User
 
 @dataclass
 class ItemResult:
-    uuid: str
+    uuid: str | None  # None: the item had no usable uuid (answered by its index)
     status: str  # created, duplicate, invalid, conflict, forbidden
     url: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     server: dict | None = None
+    index: int = 0  # the item's place in the batch
 
     def as_json(self) -> dict:
-        data = {"uuid": self.uuid, "status": self.status}
+        data = {"uuid": self.uuid, "index": self.index, "status": self.status}
         if self.url:
             data["url"] = self.url
         if self.errors:
@@ -38,7 +39,7 @@ class ItemResult:
 
 
 class BadItem(ValueError):
-    """The item is not even well-formed (not a person's mistake to fix): 400 for the batch."""
+    """The item is not well-formed: answered `invalid` with this message, alone."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class SyncKind:
     apply: Callable[[User, str, dict], ItemResult]  # (person, uuid, item) → result, in a savepoint
     # Extra item properties this kind reads (OpenAPI schema), e.g. lead.step's lead_id and step.
     properties: dict = field(default_factory=dict)
+    required: tuple[str, ...] = ()  # which of them the kind needs (checked before `apply`)
+    # The server's copy of the record an item under this uuid made (for a conflict), if any.
+    stored: Callable[[User, str], dict | None] | None = None
 
 
 _KINDS: dict[str, SyncKind] = {}

@@ -3,59 +3,81 @@
 from __future__ import annotations
 
 from webapp.sync.kinds import registered
-from webapp.sync.services import MAX_ITEMS
+from webapp.sync.services import MAX_ITEMS, MAX_PHOTOS, PHOTO_NAME_MAX, PHOTO_TYPE_RE, UUID_RE
 
 _STRINGS = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
 
-def _item_schema() -> dict:
-    """One outbox item: the common envelope, plus what each registered kind reads."""
-    kinds = registered()
-    item = {
-        "type": "object",
-        "required": ["uuid", "kind", "fields"],
-        "properties": {
-            "uuid": {"type": "string", "format": "uuid",
-                     "description": "Made on the phone; replays of the same uuid yield one record."},
-            "kind": {"type": "string", "enum": list(kinds)},
-            "fields": {"type": "object", "additionalProperties": _STRINGS,
-                       "description": "The form's fields, exactly as the page's form would post them "
-                                      "(e.g. category, summary, community_id, latitude, recorded_at)."},
-            "photos": {"type": "array", "items": {
-                "type": "object", "required": ["data"],
-                "properties": {"name": {"type": "string"}, "type": {"type": "string"},
-                               "data": {"type": "string", "format": "byte"}}}},
-        },
+def _common_properties() -> dict:
+    return {
+        "uuid": {"type": "string", "format": "uuid", "pattern": "^" + UUID_RE.pattern + "$",
+                 "description": "Made on the phone; replays of the same uuid yield one record."},
+        "fields": {"type": "object", "additionalProperties": _STRINGS,
+                   "description": "The form's fields, exactly as the page's form would post them "
+                                  "(e.g. category, summary, community_id, latitude, recorded_at); "
+                                  "recorded_at between 2000-01-01 and a year from now."},
+        "photos": {"type": "array", "maxItems": MAX_PHOTOS, "items": {
+            "type": "object", "required": ["data"],
+            "properties": {"name": {"type": "string", "maxLength": PHOTO_NAME_MAX},
+                           "type": {"type": "string", "pattern": "^" + PHOTO_TYPE_RE.pattern + "$"},
+                           "data": {"type": "string", "format": "byte"},
+                           "iv": {"type": "string", "format": "byte",
+                                  "description": "Sealed items only: the photo is encrypted."}}}},
+        "sealed": {"type": "object", "required": ["key", "iv", "data"],
+                   "description": "A DV or minor case's fields, encrypted for the station (see "
+                                  "docs/architecture.md); the plain fields hold only the version.",
+                   "properties": {name: {"type": "string", "format": "byte"}
+                                  for name in ("key", "iv", "data")}},
     }
-    for kind in kinds.values():
-        item["properties"].update(kind.properties)
-    return item
+
+
+def _item_schema() -> dict:
+    """One outbox item: one schema per registered kind (its name, and what it reads and needs)."""
+    variants = []
+    for kind in registered().values():
+        variants.append({
+            "type": "object",
+            "required": ["uuid", "kind", "fields", *kind.required],
+            "properties": {**_common_properties(), "kind": {"type": "string", "enum": [kind.name]},
+                           **kind.properties},
+        })
+    return {"oneOf": variants, "description": "An item that breaks this schema is answered `invalid` "
+                                              "on its own (with errors); the others are applied."}
 
 
 def openapi_document() -> dict:
     item = _item_schema()
     result = {
         "type": "object",
-        "required": ["uuid", "status"],
+        "required": ["uuid", "index", "status"],
         "properties": {
-            "uuid": {"type": "string"},
+            "uuid": {"type": "string", "nullable": True,
+                     "description": "The item's uuid; null when it had none usable (see index)."},
+            "index": {"type": "integer", "minimum": 0, "description": "The item's place in the batch."},
             "status": {"type": "string",
                        "enum": ["created", "duplicate", "invalid", "conflict", "forbidden"],
                        "description": "created: stored now; duplicate: stored before (a replay); "
-                                      "invalid: fix and resend (see errors); conflict: the lead changed "
-                                      "since the step was made (see server); forbidden: not allowed."},
+                                      "invalid: malformed or refused by the form, fix and resend (see "
+                                      "errors); conflict: the lead changed since the step was made, or "
+                                      "the same uuid came twice in the batch with different content "
+                                      "(see errors, and server when the first was stored); forbidden: "
+                                      "not allowed."},
             "url": {"type": "string", "description": "Where the record can be read."},
             "errors": {"type": "object",
                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                       "description": "Messages per field, in the person's language; `_form` for the form."},
+                       "description": "invalid and conflict: messages per field, in the person's "
+                                      "language; `_form` for the item as a whole."},
             "server": {"type": "object", "description": "conflict only: the lead as it is now (version, "
                                                         "status, risk, assignee, last change)."},
         },
     }
-    error = {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}}
+    error = {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string", "description": "sign_in_required, csrf, bad_request, too_deep, "
+                                                   "invalid_characters (in the envelope), too_many_items"},
+        "detail": {"type": "string"}, "max_items": {"type": "integer"}}}
     # A phone revoked as lost (error: wipe): what it recorded before the revocation is applied
     # (results), later items are forbidden; then it must delete everything Beatbook kept on it.
-    wipe = {"type": "object", "properties": {
+    wipe = {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "detail": {"type": "string"}, "wipe": {"type": "boolean"},
         "results": {"type": "array", "items": result}, "user_id": {"type": "integer"},
         "csrf": {"type": "string"}}}
@@ -76,16 +98,18 @@ def openapi_document() -> dict:
                 "responses": {
                     "200": {"description": "Per-item results, in the order of the items",
                             "content": {"application/json": {"schema": {
-                                "type": "object", "properties": {"results": {"type": "array",
-                                                                             "items": result}}}}}},
-                    "400": {"description": "Malformed batch, item or CSRF token (error: csrf)",
+                                "type": "object", "required": ["results"],
+                                "properties": {"results": {"type": "array", "items": result}}}}}},
+                    "400": {"description": "Malformed batch (not {items: [...]}, nested too deep, a NUL "
+                                           "or broken character outside the items) or CSRF token "
+                                           "(error: csrf); a malformed item is answered invalid in a 200",
                             "content": {"application/json": {"schema": error}}},
                     "401": {"description": "Not signed in: keep the items, ask the person to sign in. "
                                            "Or (wipe: true) this phone was revoked as lost: the items "
                                            "recorded before the revocation were applied (results); "
                                            "delete everything kept on the phone",
                             "content": {"application/json": {"schema": wipe}}},
-                    "413": {"description": "Too many items in one batch",
+                    "413": {"description": "Too many items in one batch, or too large a body",
                             "content": {"application/json": {"schema": error}}},
                 },
             }},

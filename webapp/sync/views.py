@@ -12,17 +12,26 @@ from flask_wtf.csrf import generate_csrf
 from webapp.access.base import guards_itself, public
 from webapp.audit.services import record as audit
 from webapp.auth.services import WipeClaim, wipe_claim
+from webapp.edge import checks_its_items
 from webapp.extensions import db, take_write_lock
 from webapp.org.models import User
 from webapp.sync import bp
-from webapp.sync.kinds import ItemResult
+from webapp.sync.kinds import ItemResult, SyncKind
 from webapp.sync.openapi import openapi_document
 from webapp.sync.sealing import SealError, seal_keys, unseal
-from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
+from webapp.sync.services import (
+    MAX_ITEMS,
+    apply_item,
+    check_content,
+    check_envelope,
+    fingerprint,
+    usable_uuid,
+)
 
 
 @bp.route("/sync", methods=["POST"])
 @guards_itself("401 JSON when not signed in (the phone keeps the items); then each kind's rule")
+@checks_its_items("items")
 def sync():
     claim = None
     if not current_user.is_authenticated:
@@ -38,11 +47,12 @@ def sync():
         return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
     user = current_user if claim is None else db.session.get(User, claim.user_id)
     take_write_lock()
-    try:
-        results = [_apply(user, item, claim).as_json() for item in items]
-    except BadItem as error:
-        db.session.rollback()
-        return jsonify(error="bad_item", detail=str(error)), 400
+    seen: dict[str, tuple[str, ItemResult]] = {}  # uuid → (content, answer) of its first copy
+    results = []
+    for index, item in enumerate(items):
+        result = _answer(user, item, seen, claim)
+        result.index = index
+        results.append(result.as_json())
     db.session.commit()
     if claim is not None:
         # Revoked as lost: what it recorded before is in; now it must wipe itself.
@@ -50,20 +60,41 @@ def sync():
     return jsonify(results=results)
 
 
-def _apply(user: User | None, item: object, claim: WipeClaim | None = None) -> ItemResult:
-    """One item; a sealed one (a DV or minor case, encrypted on the phone) is opened first.
+def _answer(user: User | None, item: object, seen: dict[str, tuple[str, ItemResult]],
+            claim: WipeClaim | None = None) -> ItemResult:
+    """One item, checked on its own: a malformed one is `invalid` alone and stores nothing."""
+    uuid = usable_uuid(item)
+    errors, kind = check_envelope(item)
+    if errors or kind is None or uuid is None:
+        return ItemResult(uuid, "invalid", errors=errors)
+    content = fingerprint(item)
+    if uuid in seen and seen[uuid][0] != content:
+        first = seen[uuid][1]
+        server = kind.stored(user, uuid) if kind.stored and first.status in ("created", "duplicate") else None
+        return ItemResult(uuid, "conflict", first.url, server=server, errors={"_form": [
+            _("Another item with the same id and different content was in this batch; the first "
+              "one counts. Check this one and report it again if it is still needed.")]})
+    result = _open_and_apply(user, uuid, item, kind, claim)
+    seen.setdefault(uuid, (content, result))
+    return result
 
-    From a phone revoked as lost (`claim`), only items recorded before the revocation go in."""
-    if isinstance(item, dict) and "sealed" in item:
+
+def _open_and_apply(user: User | None, uuid: str, item: dict, kind: SyncKind,
+                    claim: WipeClaim | None) -> ItemResult:
+    """A sealed item (a DV or minor case, encrypted on the phone) is opened first, then checked."""
+    if "sealed" in item:
         try:
             item = unseal(item, seal_keys())
         except SealError:
-            return ItemResult(uuid=str(item.get("uuid", ""))[:36], status="invalid", errors={"_form": [
+            return ItemResult(uuid, "invalid", errors={"_form": [
                 _("This item was sealed on the phone for another key and cannot be opened. "
                   "Discard it and report again.")]})
+    errors = check_content(item, kind)
+    if errors:
+        return ItemResult(uuid, "invalid", errors=errors)
     if claim is None:
-        return apply_item(user, item)
-    return _apply_before_wipe(user, item, claim)
+        return apply_item(user, uuid, item, kind)
+    return _apply_before_wipe(user, uuid, item, kind, claim)
 
 
 def _recorded_at(item: dict) -> datetime | None:
@@ -79,16 +110,15 @@ def _recorded_at(item: dict) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _apply_before_wipe(user: User | None, item: object, claim: WipeClaim) -> ItemResult:
-    if not isinstance(item, dict):
-        raise BadItem("each item must be an object")
-    uuid = str(item.get("uuid") or "")[:36]
+def _apply_before_wipe(user: User | None, uuid: str, item: dict, kind: SyncKind,
+                       claim: WipeClaim) -> ItemResult:
+    """From a phone revoked as lost, only items recorded before the revocation go in."""
     recorded = _recorded_at(item)
     if user is None or not user.is_enabled or recorded is None or recorded >= claim.revoked_at:
         # Whoever holds the phone now is not the officer: nothing made after the revocation counts.
         return ItemResult(uuid, "forbidden", errors={"_form": [
             _("This phone was signed out as lost: only what was recorded before that is accepted.")]})
-    result = apply_item(user, item)
+    result = apply_item(user, uuid, item, kind)
     audit(None, "sync_after_revocation", "user_session", claim.session_id, request.remote_addr or "",
           user_id=user.id, uuid=uuid, status=result.status)
     return result

@@ -32,4 +32,13 @@ def _visit_item(user: User, uuid: str, item: dict) -> ItemResult:
                       url_for("visits.detail", visit_id=visit.id))
 
 
-register(SyncKind("visit", access.can_record_visits, _visit_item))
+def _stored_visit(user: User, uuid: str) -> dict | None:
+    """The visit this person's item made under `uuid`, in the words a conflict view shows."""
+    visit = db.session.scalar(select(Visit).where(Visit.uuid == uuid))
+    if visit is None or visit.visitor_id != user.id:
+        return None
+    return {"version": 0, "status_label": visit.household, "last_change": visit.findings[:200],
+            "last_change_at": visit.visited_on.isoformat()}
+
+
+register(SyncKind("visit", access.can_record_visits, _visit_item, stored=_stored_visit))
