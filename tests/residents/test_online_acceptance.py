@@ -219,7 +219,8 @@ def test_no_expert_choice_is_offered_while_the_station_has_no_pool(station, clie
 def test_a_residents_choice_of_expert_is_recorded_on_the_lead(station, client):
     expert = save_expert(station["station"], None,
                          ExpertInput(name="许文静", fields=["marriage_family"], bio="婚姻家庭调解"))
-    elsewhere = save_expert(make_station(code="OTHER-PS"), None, ExpertInput(name="外所专家", fields=["marriage_family"]))
+    elsewhere = save_expert(make_station(code="OTHER-PS"), None,
+                            ExpertInput(name="外所专家", fields=["marriage_family"]))
     commit()
     page = client.get("/online/").get_data(as_text=True)
     assert "许文静" in page and "外所专家" not in page
