@@ -168,7 +168,7 @@ def test_a_supervisor_adds_and_removes_shifts_on_the_week_page(app_ctx, roster):
 GOOD = {"person_id": "MEDIATOR", "day": "2026-12-01", "starts": "08:00", "ends": "20:00"}
 BAD_SHIFTS = [
     ({}, "This field is required."),
-    ({**GOOD, "person_id": "99999999999999999999"}, "Not a valid choice"),
+    ({**GOOD, "person_id": "99999999999999999999"}, "could not coerce"),
     ({**GOOD, "person_id": "abc"}, "Invalid Choice"),
     ({**GOOD, "person_id": "VOLUNTEER"}, "Not a valid choice"),
     ({**GOOD, "person_id": "STRANGER"}, "Not a valid choice"),

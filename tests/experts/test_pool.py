@@ -280,7 +280,7 @@ BAD_PROFILES = [
             "availability": "available",
             "user_id": "99999999999999999999",
         },
-        "Not a valid choice",
+        "could not coerce",
     ),
     (
         {"name": "新专家", "fields": "neighbour", "availability": "available", "user_id": "OFFICER"},
@@ -360,7 +360,7 @@ BAD_INVITES = [
     ),
     (
         {"invite-expert_id": "99999999999999999999", "invite-video_link": "https://meeting.example.cn/a"},
-        "Not a valid choice",
+        "could not coerce",
     ),
     (
         {"invite-expert_id": "CONFLICTED", "invite-video_link": "https://meeting.example.cn/a"},
