@@ -31,6 +31,9 @@ PLUGINS = (
     "webapp.leads.sweep",
     "webapp.leads.sync",
     "webapp.visits.sync",
+    "webapp.leads.mediation",  # hears mediation's case_concluded and takes the lead's step
+    "webapp.mediation.services",  # mediation's notification kinds
+    "webapp.mediation.sweep",
     "webapp.notify.sweep",
 )
 
@@ -171,14 +174,15 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.errors import register_error_handlers
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
+    from webapp.mediation import views as mediation_views
     from webapp.notify import views as notify_views
     from webapp.offline import views as offline_views
     from webapp.org import views as org_views
     from webapp.sync import views as sync_views
     from webapp.visits import views as visit_views
 
-    for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
-                   offline_views, health, audit_views):
+    for module in (auth_views, home_views, org_views, lead_views, visit_views, mediation_views, notify_views,
+                   sync_views, offline_views, health, audit_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

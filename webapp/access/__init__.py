@@ -1,6 +1,6 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
-One module per record kind (`leads`, `visits`, `org`) and the core (`base`: the view decorator,
+One module per record kind (`leads`, `visits`, `mediation`, `org`) and the core (`base`: the view decorator,
 role rules); one surface: import from `webapp.access`. The low features (org, notify, sync)
 import `webapp.access.base` or `webapp.access.org` directly: the surface also loads the leads
 rules, and through them the leads models, which those features must not depend on.
@@ -47,6 +47,16 @@ from webapp.access.leads import (
     seen_lead,
     visible_lead,
 )
+from webapp.access.mediation import (
+    can_edit_guides,
+    can_manage_case,
+    can_open_case,
+    can_record_session,
+    can_see_mediation,
+    find_mediation_case,
+    mediation_case,
+    mediation_case_scope,
+)
 from webapp.access.org import community_grid, station_community, station_person
 from webapp.access.visits import can_record_visits, find_own_visit, own_visit
 
@@ -59,14 +69,19 @@ __all__ = [
     "allow",
     "any_role",
     "can_be_assigned",
+    "can_edit_guides",
     "can_grade",
     "can_handle_lead",
     "can_list_leads",
+    "can_manage_case",
     "can_manage_org",
+    "can_open_case",
+    "can_record_session",
     "can_record_visits",
     "can_report_leads",
     "can_reveal_identities",
     "can_see_branch",
+    "can_see_mediation",
     "can_see_queues",
     "can_see_reporter",
     "can_use_desk_intake",
@@ -74,6 +89,7 @@ __all__ = [
     "case_scope",
     "community_grid",
     "find_case",
+    "find_mediation_case",
     "find_own_visit",
     "guards_itself",
     "home_endpoint",
@@ -82,6 +98,8 @@ __all__ = [
     "lead_scope",
     "lead_to_reveal",
     "may_take_step",
+    "mediation_case",
+    "mediation_case_scope",
     "own_visit",
     "public",
     "roles_required",

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from webapp.demo import data
+from webapp.demo.mediation import load_demo_mediation
 from webapp.extensions import db
 from webapp.org.models import Community, Grid, Station, User
 
@@ -82,4 +83,5 @@ def load_demo_station(password: str) -> dict[str, int]:
         if spec.code in new_communities:
             communities[spec.code].officer = users[spec.officer]
     db.session.flush()
+    added["mediation cases"] = load_demo_mediation()
     return added

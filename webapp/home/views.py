@@ -8,10 +8,11 @@ from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required
 from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
+from webapp.mediation import services as mediation
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import readable_offline, render_page
-from webapp.timeutil import utcnow
+from webapp.timeutil import STATION_TZ, utcnow
 
 
 @bp.route("/volunteer")
@@ -30,6 +31,8 @@ def officer():
     work = queries.my_work(current_user, now)
     return readable_offline(render_page(
         "home/officer.html", block="work_rows", work=work, now=now, keep=offline_copies(work),
+        terms=mediation.terms_for(current_user, now.astimezone(STATION_TZ).date()),
+        today=now.astimezone(STATION_TZ).date(), sessions=mediation.upcoming_sessions(current_user, now),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
     ))
 
@@ -51,16 +54,14 @@ def supervisor():
     ))
 
 
-@bp.route("/mediation")
+@bp.route("/mediation", endpoint="mediation")
 @roles_required(*MEDIATION_ROLES)
-def mediation():
-    station = current_user.station
-    return readable_offline(render_page(
-        "home/mediation.html",
-        mediators=org.people_with_role(station, Role.MEDIATOR),
-        lawyers=org.people_with_role(station, Role.LAWYER),
-        experts=org.people_with_role(station, Role.EXPERT),
-    ))
+def mediation_home():
+    """Mediators, lawyers, prosecutor-mediators and experts: their upcoming sessions and their cases."""
+    now = utcnow()
+    return readable_offline(render_page("home/mediation.html", block="session_rows", now=now,
+                                        sessions=mediation.upcoming_sessions(current_user, now),
+                                        cases=mediation.cases_of(current_user)))
 
 
 @bp.route("/dv-team")
