@@ -8,6 +8,7 @@ from sqlalchemy import select
 from tests.conftest import Browser
 from webapp.extensions import db
 from webapp.leads.models import Lead
+from webapp.mediation.models import Agreement, MediationCase
 from webapp.org import services as org
 from webapp.org.models import Community, Role, User
 from webapp.visits.services import VisitInput, record_visit
@@ -51,11 +52,20 @@ PAGES = [
     ("auth.two_factor", "supervisor", lambda ids: "/account/two-factor"),
     ("auth.change_password", "officer", lambda ids: "/account/password"),
     ("org.role_grants", "supervisor", lambda ids: "/admin/role-grants"),
+    ("mediation.index", "officer", lambda ids: "/mediation/"),
+    ("mediation.open_case", "officer", lambda ids: f"/mediation/open/{ids['lead']}"),
+    ("mediation.case", "officer", lambda ids: f"/mediation/{ids['case']}"),
+    ("mediation.case", "mediator", lambda ids: f"/mediation/{ids['case']}"),
+    ("mediation.new_session", "officer", lambda ids: f"/mediation/{ids['open_case']}/sessions/new"),
+    ("mediation.agreement", "officer", lambda ids: f"/mediation/{ids['case']}/agreement"),
+    ("mediation.agreement_print", "officer", lambda ids: f"/mediation/{ids['case']}/agreement/print"),
+    ("mediation.guides", "mediator", lambda ids: "/mediation/guides"),
+    ("mediation.guide", "supervisor", lambda ids: "/mediation/guides/marriage_family"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
              "offline.module", "offline.manifest", "sync.openapi", "sync.session",
-             "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
+             "auth.login_code", "mediation.agreement_pdf"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +83,10 @@ def demo(demo_station):
         visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
                                                       findings="一切正常"))
         db.session.commit()
+        signed = db.session.scalar(select(Agreement).where(Agreement.signed_at.is_not(None)))
+        open_case = db.session.scalar(select(MediationCase).where(MediationCase.status == "open"))
         ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
-               "lead": lead.id, "visit": visit.id}
+               "lead": lead.id, "visit": visit.id, "case": signed.case_id, "open_case": open_case.id}
         db.session.remove()
     return ids
 

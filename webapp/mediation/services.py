@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 
@@ -24,7 +25,7 @@ from webapp.leads.codes import (
     TRANSFER_TARGET_LABELS,
     Status,
 )
-from webapp.leads.intake import deadlines
+from webapp.leads.deadlines import parse_deadlines
 from webapp.leads.lifecycle import LifecycleError, perform
 from webapp.leads.models import Lead
 from webapp.mediation import pdf
@@ -74,6 +75,10 @@ OUTCOME_CODES = {
     CaseStatus.FAILED: FAILURE_ROUTE_LABELS,
     CaseStatus.TRANSFERRED: TRANSFER_TARGET_LABELS,
 }
+
+
+def deadlines() -> dict:
+    return parse_deadlines(current_app.config["BEATBOOK_DEADLINES"])
 
 
 class MediationError(ValueError):
