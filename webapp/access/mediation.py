@@ -47,7 +47,12 @@ def mediation_case_scope(user: User):
     return or_(through_lead, on_case)
 
 
+MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer exist nowhere (and no driver can ask for them)
+
+
 def find_mediation_case(user: User, case_id: int) -> MediationCase | None:
+    if not 0 < case_id <= MAX_ID:
+        return None
     return db.session.scalar(
         select(MediationCase).where(MediationCase.id == case_id, mediation_case_scope(user))
     )

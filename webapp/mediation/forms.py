@@ -151,9 +151,15 @@ class ConcludeForm(FlaskForm):
     outcome = SelectField(
         _l("Outcome"), choices=_choices(CONCLUSIONS, _l("Choose…")), validators=[DataRequired()]
     )
-    resolution = SelectField(_l("How it was resolved"), choices=_choices(RESOLUTION_LABELS, ""))
-    failure_route = SelectField(_l("Route the parties were told"), choices=_choices(FAILURE_ROUTE_LABELS, ""))
-    transfer_to = SelectField(_l("Transferred to"), choices=_choices(TRANSFER_TARGET_LABELS, ""))
+    resolution = SelectField(
+        _l("How it was resolved"), choices=_choices(RESOLUTION_LABELS, ""), validate_choice=False
+    )
+    failure_route = SelectField(
+        _l("Route the parties were told"), choices=_choices(FAILURE_ROUTE_LABELS, ""), validate_choice=False
+    )
+    transfer_to = SelectField(
+        _l("Transferred to"), choices=_choices(TRANSFER_TARGET_LABELS, ""), validate_choice=False
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
     def code(self) -> str:

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from webapp import access
 from webapp.access import allow, can_edit_guides, can_see_mediation
+from webapp.access.mediation import MAX_ID
 from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.leads.codes import CATEGORY_LABELS
@@ -78,7 +79,7 @@ def error_text(error: MediationError) -> str:
 
 
 def _apply_error(form, error: MediationError) -> None:
-    target = getattr(form, error.field, None) if error.field else None
+    target = form._fields.get(error.field) if error.field else None
     if target is None:
         form.form_errors.append(error_text(error))
     else:
@@ -145,6 +146,8 @@ def index():
 @bp.route("/open/<int:lead_id>", methods=["GET", "POST"])
 @allow(can_see_mediation)
 def open_case(lead_id: int):
+    if lead_id > MAX_ID:
+        abort(404)
     lead = access.case_lead(current_user, lead_id)
     if not access.can_open_case(current_user, lead):
         abort(403)
