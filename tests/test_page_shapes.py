@@ -65,7 +65,8 @@ PAGES = [
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
              "offline.module", "offline.manifest", "sync.openapi", "sync.session",
-             "auth.login_code", "mediation.agreement_pdf"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
+             "mediation.agreement_pdf",  # a file
+             "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
 @pytest.fixture(scope="module")

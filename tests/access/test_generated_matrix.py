@@ -39,8 +39,8 @@ from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
 from webapp.leads.lifecycle import STEPS
 from webapp.leads.models import Lead, LeadPhoto
-from webapp.mediation.models import Agreement, CaseMember, MediationCase
 from webapp.leads.services import LeadInput, PartyInput, register_lead
+from webapp.mediation.models import Agreement, CaseMember, MediationCase
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
 from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
@@ -363,7 +363,8 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "org.decide_role_grant": RecordRoute(("grant_elsewhere",), station_grant, methods=("POST",),
                                          refused_for_state=(409,)),
     # Mediation: opening from a lead; the case page and its forms (empty posts are merely invalid).
-    "mediation.open_case": RecordRoute(LEAD_KINDS, case_opening, methods=("GET", "POST"), refused_for_state=(422,)),
+    "mediation.open_case": RecordRoute(LEAD_KINDS, case_opening, methods=("GET", "POST"),
+                                       refused_for_state=(422,)),
     "mediation.case": RecordRoute(CASES, case_view),
     "mediation.agreement": RecordRoute(CASES, case_view),
     "mediation.agreement_print": RecordRoute(CASES, case_view),

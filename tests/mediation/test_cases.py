@@ -167,7 +167,8 @@ def test_a_full_case_from_lead_to_resolution(client, cast):
         "terms": "赔偿6000元",
         "performance": "转账",
         "perform_by": (today + timedelta(days=30)).isoformat(),
-        "term_lines": f"{today.isoformat()} 支付第一期3000元\n{(today - timedelta(days=2)).isoformat()} 修好水管",
+        "term_lines": f"{today.isoformat()} 支付第一期3000元\n"
+        f"{(today - timedelta(days=2)).isoformat()} 修好水管",
     }
     assert officer.post(f"/mediation/{case_id}/agreement", agreement).status_code == 303
     assert (
