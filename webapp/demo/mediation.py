@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from webapp.demo.leads import age_lead
 from webapp.extensions import db
 from webapp.leads.codes import Source
 from webapp.leads.deadlines import parse_deadlines
@@ -163,6 +164,7 @@ def load_demo_mediation() -> int:
         if lead is None:
             continue
         officer = lead.assignee
+        age_lead(lead, deadlines, timedelta(days=7))  # registered a week ago, opened a day later
         opened = utcnow() - timedelta(days=6)
         perform(lead, officer, "accept", deadlines, now=opened)
         case = services.open_case(lead, officer, "on_request", now=opened)

@@ -395,9 +395,12 @@ def agreement(case_id: int):
         and case.is_open
         and not (case.agreement and case.agreement.is_signed)
     )
-    if request.method == "POST" and not editable:
-        abort(403 if not access.can_manage_case(current_user, case) else 409)
+    if request.method == "POST" and not access.can_manage_case(current_user, case):
+        abort(403)
     form = AgreementForm(obj=case.agreement) if case.agreement else AgreementForm()
+    if request.method == "POST" and not editable:
+        form.form_errors.append(error_text(MediationError("signed" if case.is_open else "case_closed")))
+        return _agreement_page(case, form, editable, 409)
     if request.method == "GET" and case.agreement:
         form.term_lines.data = "\n".join(
             f"{t.due_on.isoformat()} {t.description}" for t in case.agreement.performance_terms
@@ -429,13 +432,12 @@ def agreement(case_id: int):
             return see_other(url_for("mediation.case", case_id=case.id))
     elif form.is_submitted():
         status = 422
+    return _agreement_page(case, form, editable, status)
+
+
+def _agreement_page(case: MediationCase, form: AgreementForm, editable: bool, status: int) -> Response:
     response = render_page(
-        "mediation/agreement.html",
-        block="agreement_form",
-        status=status,
-        form=form,
-        case=case,
-        editable=editable,
+        "mediation/agreement.html", block="agreement_form", status=status, form=form, case=case, editable=editable
     )
     return never_stored(response) if case.lead.is_compartmented else response
 
