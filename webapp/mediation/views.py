@@ -437,7 +437,12 @@ def agreement(case_id: int):
 
 def _agreement_page(case: MediationCase, form: AgreementForm, editable: bool, status: int) -> Response:
     response = render_page(
-        "mediation/agreement.html", block="agreement_form", status=status, form=form, case=case, editable=editable
+        "mediation/agreement.html",
+        block="agreement_form",
+        status=status,
+        form=form,
+        case=case,
+        editable=editable,
     )
     return never_stored(response) if case.lead.is_compartmented else response
 
