@@ -521,4 +521,8 @@ def test_success_rate_counts_the_stations_way(client, cast):
     rate = figures.success_rate(cast["station"].id, start, utcnow() + timedelta(days=1))
     assert (rate.resolved, rate.failed, rate.transferred) == (3, 2, 1)
     assert rate.rate == pytest.approx(0.6)
+    supervisor = Browser(client)
+    supervisor.login("supervisor")
+    figures_card = client.get("/home/supervisor").get_data(as_text=True).split('id="mediation-figures"')[1]
+    assert "<strong>60.0%</strong>" in figures_card.split("</section>")[0]
     assert figures.success_rate(cast["station"].id, start - timedelta(days=9), start).rate is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask_login import current_user
 
 from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
@@ -9,6 +11,7 @@ from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
 from webapp.mediation import services as mediation
+from webapp.mediation.figures import success_rate
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import readable_offline, render_page
@@ -51,7 +54,14 @@ def supervisor():
         communities=org.communities(station),
         role_counts=org.role_counts(station),
         pending_grants=org.pending_grants(station),
+        mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
     ))
+
+
+def _start_of_year(now: datetime) -> datetime:
+    """January 1st, midnight in Shanghai: the station counts its figures by calendar year."""
+    local = now.astimezone(STATION_TZ)
+    return datetime(local.year, 1, 1, tzinfo=STATION_TZ).astimezone(UTC)
 
 
 @bp.route("/mediation", endpoint="mediation")
