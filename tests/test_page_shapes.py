@@ -60,6 +60,7 @@ PAGES = [
     ("mediation.agreement", "officer", lambda ids: f"/mediation/{ids['case']}/agreement"),
     ("mediation.agreement_print", "officer", lambda ids: f"/mediation/{ids['case']}/agreement/print"),
     ("mediation.guides", "mediator", lambda ids: "/mediation/guides"),
+    ("mediation.mediators", "supervisor", lambda ids: "/mediation/mediators"),
     ("mediation.guide", "supervisor", lambda ids: "/mediation/guides/marriage_family"),
 ]
 # Not pages: redirects, JSON, files.

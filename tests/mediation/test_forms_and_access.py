@@ -182,7 +182,7 @@ def test_every_form_refuses_bad_input_and_changes_nothing(client, cases):
         told = 'class="error"' in body or 'role="alert"' in body or 'class="card error-page"' in body
         if response.status_code not in (400, 409, 422) or not told:
             problems.append(f"{path} {sorted(data)}: {response.status_code}")
-    assert problems == [], '\n'.join(problems)
+    assert problems == [], "\n".join(problems)
     assert _snapshot() == before
 
 
@@ -214,3 +214,37 @@ def test_dv_case_stays_in_its_compartment_and_views_are_audited(client, app_ctx)
     assert [(a.action, a.object_id, a.actor_id) for a in audited] == [
         ("view", case_id, db.session.scalar(select(User.id).where(User.username == "dvteam")))
     ]
+
+
+def test_supervisors_mark_prosecutor_mediators_and_the_panel_follows(client, cases):
+    mediator_id = cases["mediator"]
+    supervisor = Browser(client)
+    assert supervisor.login("supervisor").status_code == 303
+    case = db.session.get(MediationCase, cases["draft"])
+    assert services.propose_panel(case, case.opened_at)[1] is None  # no prosecutor-mediator yet
+    for bad in ({"user_id": HUGE, "prosecutor": "y"}, {"user_id": "abc"}, {}):
+        response = supervisor.post("/mediation/mediators/prosecutor", bad, from_page="/mediation/mediators")
+        assert response.status_code == 422 and 'class="error"' in response.get_data(as_text=True)
+    assert not services.is_prosecutor(db.session.get(User, mediator_id))
+    assert (
+        supervisor.post(
+            "/mediation/mediators/prosecutor",
+            {"user_id": str(mediator_id), "prosecutor": "y"},
+            from_page="/mediation/mediators",
+        ).status_code
+        == 303
+    )
+    db.session.expire_all()
+    case = db.session.get(MediationCase, cases["draft"])
+    assert services.propose_panel(case, case.opened_at)[1].id == mediator_id
+    mediator = Browser(client.application.test_client())
+    mediator.login("mediator")
+    page = mediator.client.get("/mediation/mediators")
+    assert page.status_code == 200 and "Mark as" not in page.get_data(as_text=True)
+    assert (
+        mediator.post(
+            "/mediation/mediators/prosecutor", {"user_id": str(mediator_id)}, from_page="/mediation/mediators"
+        ).status_code
+        == 403
+    )
+    assert services.is_prosecutor(db.session.get(User, mediator_id))

@@ -50,6 +50,7 @@ from webapp.access.leads import (
 from webapp.access.mediation import (
     can_edit_guides,
     can_manage_case,
+    can_mark_prosecutors,
     can_open_case,
     can_record_session,
     can_see_mediation,
@@ -75,6 +76,7 @@ __all__ = [
     "can_list_leads",
     "can_manage_case",
     "can_manage_org",
+    "can_mark_prosecutors",
     "can_open_case",
     "can_record_session",
     "can_record_visits",

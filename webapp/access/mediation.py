@@ -74,6 +74,11 @@ def can_edit_guides(user: User) -> bool:
     return user.is_authenticated and user.has_role(Role.SUPERVISOR)
 
 
+def can_mark_prosecutors(user: User) -> bool:
+    """Say which mediators are prosecutor-mediators (a flag on the mediator, not a role)."""
+    return user.is_authenticated and user.has_role(Role.SUPERVISOR)
+
+
 def can_open_case(user: User, lead: Lead) -> bool:
     """Open a lead's mediation case: whoever handles the lead (it takes the lead's step)."""
     return can_handle_lead(user, lead)

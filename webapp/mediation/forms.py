@@ -57,6 +57,11 @@ class OpenCaseForm(FlaskForm):
     )
 
 
+class ProsecutorForm(FlaskForm):
+    user_id = SelectField(_l("Mediator"), coerce=optional_int, validators=[InputRequired()])
+    prosecutor = BooleanField(_l("Prosecutor-mediator"))
+
+
 class MemberForm(FlaskForm):
     role = SelectField(_l("As"), choices=_choices(MEMBER_ROLE_LABELS), validators=[DataRequired()])
     user_id = SelectField(_l("Person"), coerce=optional_int, validators=[InputRequired()])

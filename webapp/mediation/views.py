@@ -34,6 +34,7 @@ from webapp.mediation.forms import (
     GuideTickForm,
     MemberForm,
     OpenCaseForm,
+    ProsecutorForm,
     RefusalForm,
     SessionForm,
     SignForm,
@@ -42,7 +43,7 @@ from webapp.mediation.forms import (
 )
 from webapp.mediation.models import MediationCase
 from webapp.mediation.services import MediationError, SessionInput
-from webapp.org.models import User
+from webapp.org.models import Role, User
 from webapp.org.services import people_with_role
 from webapp.rendering import never_stored, readable_offline, render_page, see_other
 from webapp.timeutil import STATION_TZ, utcnow
@@ -546,3 +547,41 @@ def mediation_link(lead) -> dict | None:
     ):
         return {"url": url_for("mediation.open_case", lead_id=lead.id), "label": _("Open a mediation case")}
     return None
+
+
+def _mediators_page(form: ProsecutorForm, status: int = 200) -> Response:
+    station = current_user.station
+    return render_page(
+        "mediation/mediators.html",
+        block="mediator_rows",
+        status=status,
+        form=form,
+        mediators=people_with_role(station, Role.MEDIATOR),
+        prosecutors={p.id for p in services.prosecutors(station)},
+        can_edit=access.can_mark_prosecutors(current_user),
+    )
+
+
+def _prosecutor_form() -> ProsecutorForm:
+    form = ProsecutorForm()
+    form.user_id.choices = people_choices(people_with_role(current_user.station, Role.MEDIATOR), "")
+    return form
+
+
+@bp.route("/mediators")
+@allow(can_see_mediation)
+def mediators():
+    """The station's mediators, and which of them are prosecutor-mediators."""
+    return _mediators_page(_prosecutor_form())
+
+
+@bp.route("/mediators/prosecutor", methods=["POST"])
+@allow(access.can_mark_prosecutors)
+def mark_prosecutor():
+    """Supervisors mark a mediator as a prosecutor-mediator, or take the mark away."""
+    form = _prosecutor_form()
+    if not form.validate_on_submit():
+        return _mediators_page(form, 422)
+    services.set_prosecutor(db.session.get(User, form.user_id.data), form.prosecutor.data)
+    db.session.commit()
+    return see_other(url_for("mediation.mediators"))
