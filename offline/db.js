@@ -36,7 +36,21 @@ self.BeatbookDB = (() => {
     });
   }
 
+  // A revoked phone: every Beatbook database goes (pages' connections close on versionchange).
+  async function destroy() {
+    if (opening) {
+      try { (await opening).close(); } catch (error) { /* never opened */ }
+      opening = null;
+    }
+    const names = indexedDB.databases ? (await indexedDB.databases()).map((d) => d.name) : [NAME];
+    await Promise.all(names.map((name) => new Promise((resolve) => {
+      const request = indexedDB.deleteDatabase(name);
+      request.onsuccess = request.onerror = () => resolve();
+    })));
+  }
+
   return {
+    destroy,
     all: () => run("outbox", "readonly", (s) => s.getAll()),
     get: (uuid) => run("outbox", "readonly", (s) => s.get(uuid)),
     put: (item) => run("outbox", "readwrite", (s) => s.put(item)),

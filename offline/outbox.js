@@ -112,7 +112,8 @@ self.BeatbookOutbox = (() => {
   // The session's token was refused or is missing: ask the server for the current one. Answers
   // the token when the owner of these items is signed in, else null (someone must sign in).
   async function renewToken(owner) {
-    const { userId, csrf } = await Session.refresh();
+    const { userId, csrf, wipe } = await Session.refresh();
+    if (wipe) throw Object.assign(new Error("wipe"), { wipe });
     return userId === owner ? csrf : null;
   }
 
@@ -128,7 +129,19 @@ self.BeatbookOutbox = (() => {
       }
     } catch (error) {
       await setState(batch, "waiting");
-      return { outcome: "unreachable" };
+      return error.wipe ? { outcome: "wipe", wipe: error.wipe } : { outcome: "unreachable" };
+    }
+    if (response.status === 401) {
+      const problem = await response.clone().json().catch(() => ({}));
+      if (problem.wipe) {  // revoked as lost: these were answered; the wipe sends the rest
+        const byUuid = new Map((problem.results || []).map((r) => [r.uuid, r]));
+        for (const item of batch) {
+          const result = byUuid.get(item.uuid);
+          if (result) await applyResult(item, result);
+          else await DB.put({ ...item, state: "waiting" });
+        }
+        return { outcome: "wipe", wipe: { userId: session.owner, csrf: session.token } };
+      }
     }
     if (response.status === 401 || (response.status === 400 && !session.token)) {
       // Really signed out (or someone else is): wait, visibly, until the person signs in again.
@@ -203,6 +216,7 @@ self.BeatbookOutbox = (() => {
     try {
       session = await startSession(owner);
     } catch (error) {
+      if (error.wipe) { await self.BeatbookWipe.start(error.wipe); return; }
       scheduleRetry("unreachable");
       return;
     }
@@ -222,6 +236,7 @@ self.BeatbookOutbox = (() => {
         return;
       }
       if (result.outcome === "stop") { waitingForSignIn = owner; return; }
+      if (result.outcome === "wipe") { await self.BeatbookWipe.start(result.wipe); return; }
       sent += batch.length;
     }
     await purgeSent();
@@ -245,5 +260,5 @@ self.BeatbookOutbox = (() => {
     return running;
   }
 
-  return { run, announce };
+  return { run, announce, wire };
 })();

@@ -80,20 +80,32 @@ self.BeatbookSession = (() => {
     await DB.clearMeta();
   }
 
-  // Every HTML answer from the server says whom it was made for.
+  // Every HTML answer from the server says whom it was made for (and X-Wipe: this phone was
+  // revoked as lost; the wipe runs on its own, the page is not kept waiting for it).
   async function observe(response) {
     const value = response.headers.get(HEADER);
     if (value !== null && /^\d{1,15}$/.test(value)) await become(Number(value));
+    if (response.headers.get("X-Wipe") === "1") self.BeatbookWipe.start();
+  }
+
+  // After a wipe: nobody, and nothing read from the deleted database.
+  function reset() {
+    state = { userId: null, signedIn: false };
+    loading = Promise.resolve(state);
   }
 
   // Ask the server who is signed in now and for a token to sync with. The remember-me cookie
   // reaches this too, so a browser reopened after a shift signs the worker back in by itself.
-  // Answers {userId, csrf} (userId 0: nobody is); throws when the server cannot be reached.
+  // Answers {userId, csrf} (userId 0: nobody is; `wipe` too when this phone was revoked as
+  // lost); throws when the server cannot be reached.
   async function refresh() {
     const response = await fetch(CONFIG.sessionUrl, {
       credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
     });
     if (response.status === 401) {
+      const body = await response.json().catch(() => ({}));
+      // Revoked as lost: the outbox hands over to the wipe (which sends what is pending first).
+      if (body.wipe) return { userId: 0, csrf: null, wipe: { userId: body.user_id, csrf: body.csrf } };
       await become(0);
       await DB.setMeta("csrf", null);
       return { userId: 0, csrf: null };
@@ -105,5 +117,5 @@ self.BeatbookSession = (() => {
     return { userId, csrf };
   }
 
-  return { load, owner, reader, pagesCache, forget, become, observe, refresh, clear };
+  return { load, owner, reader, pagesCache, forget, become, observe, refresh, clear, reset };
 })();

@@ -40,6 +40,7 @@ self.addEventListener("message", (event) => {
     // when it differs from what the worker knows, the server is asked (a cached page never
     // decides whose pages are shown).
     "session": async () => {
+      await keepSealKey();
       if (message.userId !== (await self.BeatbookSession.reader())) {
         await self.BeatbookSession.refresh().catch(() => {});
       }
@@ -64,9 +65,9 @@ self.addEventListener("message", (event) => {
 self.addEventListener("push", (event) => event.waitUntil(self.BeatbookPush.show(event)));
 self.addEventListener("notificationclick", (event) => event.waitUntil(self.BeatbookPush.open(event)));
 
-// Pages seal DV and minor items with the station's public key before keeping them.
+// Pages seal DV and minor items with the station's public key before keeping them. Kept when a
+// signed-in page says who it is (not on every start: a wiped phone must stay empty).
 const keepSealKey = () => self.BeatbookDB.setMeta("sealKey", CONFIG.sealKey);
-keepSealKey();
 
 // Every time the worker starts (a page load, a push, a sync), see whether anything waits.
 self.BeatbookOutbox.run();

@@ -31,10 +31,18 @@ PLUGINS = (
     "webapp.leads.sweep",
     "webapp.leads.sync",
     "webapp.visits.sync",
+    "webapp.duty.dispatch",  # 110 dispute calls to the mediator on duty; its sweep step passes them on
+    "webapp.youth.sync",
+    "webapp.dv.alerts",
+    "webapp.dv.sweep",
+    "webapp.dv.sync",
+    "webapp.returnvisits.alerts",
+    "webapp.returnvisits.sync",
     "webapp.leads.mediation",  # hears mediation's case_concluded and takes the lead's step
     "webapp.mediation.services",  # mediation's notification kinds
     "webapp.mediation.sweep",
     "webapp.notify.sweep",
+    "webapp.audit.anchors",
 )
 
 
@@ -106,11 +114,12 @@ def _init_extensions(app: Flask) -> None:
     from webapp.leads.labels import template_helpers
     from webapp.offline.views import worker_version
     from webapp.org.labels import community_kind_label, role_label
+    from webapp.youth.codes import template_helpers as youth_helpers
 
     app.jinja_env.globals.update(
         asset_url=asset_url, worker_version=worker_version, role_label=role_label,
         community_kind_label=community_kind_label,
-        **template_helpers(),
+        **template_helpers(), **youth_helpers(),
     )
 
     from webapp.layout import navigation_for
@@ -171,18 +180,25 @@ def _register_blueprints(app: Flask) -> None:
     from webapp import health
     from webapp.audit import views as audit_views
     from webapp.auth import views as auth_views
+    from webapp.duty import views as duty_views
+    from webapp.dv import views as dv_views
     from webapp.errors import register_error_handlers
+    from webapp.experts import views as expert_views
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
     from webapp.mediation import views as mediation_views
     from webapp.notify import views as notify_views
     from webapp.offline import views as offline_views
     from webapp.org import views as org_views
+    from webapp.residents import views as resident_views
+    from webapp.returnvisits import views as return_visit_views
     from webapp.sync import views as sync_views
     from webapp.visits import views as visit_views
+    from webapp.youth import views as youth_views
 
-    for module in (auth_views, home_views, org_views, lead_views, visit_views, mediation_views, notify_views,
-                   sync_views, offline_views, health, audit_views):
+    for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
+                   offline_views, health, audit_views, duty_views, expert_views, youth_views, dv_views,
+                   return_visit_views, resident_views, mediation_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

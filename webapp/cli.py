@@ -7,8 +7,11 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from webapp.demo.data import LOGIN_PER_ROLE
+from webapp.demo.dv import load_demo_dv
+from webapp.demo.experts import load_demo_experts
 from webapp.demo.leads import load_demo_leads
 from webapp.demo.services import load_demo_station, station_exists
+from webapp.demo.youth import load_demo_youth
 from webapp.extensions import db
 from webapp.leads.deadlines import parse_deadlines
 from webapp.org import services as org
@@ -31,14 +34,36 @@ def audit() -> None:
 @audit.command("verify", help="Check the audit log's hash chain; exits 1 at the first changed, "
                               "deleted or reordered entry.")
 def audit_verify() -> None:
+    from webapp.audit.anchors import AnchorFileError, anchor_file, read_anchors
     from webapp.audit.services import verify_chain
 
-    report = verify_chain()
+    path = anchor_file()
+    try:
+        anchors = {a.seq: a.hash for a in read_anchors(path)} if path else {}
+    except AnchorFileError as error:
+        click.echo(f"Audit anchors unreadable: {error}", err=True)
+        raise SystemExit(2) from error
+    report = verify_chain(anchors)
     if not report.intact:
         click.echo(f"Audit log BROKEN: {report.problem} ({report.entries} entries intact before it).",
                    err=True)
         raise SystemExit(1)
-    click.echo(f"Audit log intact: {report.entries} entries; head hash {report.head_hash}")
+    click.echo(f"Audit log intact: {report.entries} entries; head hash {report.head_hash}; "
+               f"{len(anchors)} anchors checked")
+
+
+@audit.command("anchor", help="Copy the chain's head to the anchor file (the job worker does this "
+                              "every sweep); prints it, for a log kept elsewhere.")
+def audit_anchor() -> None:
+    from webapp.audit.anchors import anchor_file, write_anchor
+
+    path = anchor_file()
+    if path is None:
+        click.echo("Anchoring is off (BEATBOOK_AUDIT_ANCHORS is empty).", err=True)
+        raise SystemExit(1)
+    anchor = write_anchor(path)
+    db.session.commit()
+    click.echo(f"Anchored #{anchor.seq} {anchor.hash}" if anchor else "Head unchanged since the last anchor.")
 
 
 @click.command(help="Show the Web Push (VAPID) public key; generates the key pair in instance/ if none.")
@@ -63,6 +88,9 @@ def demo_load(if_empty: bool) -> None:
     added = load_demo_station(config["BEATBOOK_DEMO_PASSWORD"])
     added["leads"] = load_demo_leads(parse_deadlines(config["BEATBOOK_DEADLINES"]),
                                      config["BEATBOOK_MAX_PHOTO_MB"] * 1024 * 1024)
+    added["experts"] = load_demo_experts(org.the_station())  # after the leads: one invitation is to a lead
+    added["youth records"] = load_demo_youth()
+    added["dv letters"] = load_demo_dv()
     db.session.commit()
     click.echo("Demo station loaded: " + ", ".join(f"{n} {k} added" for k, n in added.items()))
 

@@ -96,13 +96,31 @@ def load_config(instance_path: Path) -> dict:
         # Handling deadline per risk grade: hours are exact, days end at midnight in Shanghai.
         "BEATBOOK_DEADLINES": os.environ.get("BEATBOOK_DEADLINES", "red=24h,orange=5d,yellow=30d,blue=30d"),
         # An assignment not accepted within this time escalates to the supervisors (red sooner).
+        # Follow-up visits (查访) after a DV warning letter: days after the issue.
+        "BEATBOOK_DV_FOLLOWUP_DAYS": os.environ.get("BEATBOOK_DV_FOLLOWUP_DAYS", "7,30,90"),
         "BEATBOOK_ESCALATE_MINUTES": _int("BEATBOOK_ESCALATE_MINUTES", 240),
         "BEATBOOK_ESCALATE_RED_MINUTES": _int("BEATBOOK_ESCALATE_RED_MINUTES", 30),
+        # A dispatch offer (调解员随警出动) nobody answers in this time passes to the next on duty.
+        "BEATBOOK_DISPATCH_TIMEOUT_MINUTES": _int("BEATBOOK_DISPATCH_TIMEOUT_MINUTES", 5),
         # Web Push goes only to these hosts, over https, at public addresses (webapp/notify/endpoints.py).
         "BEATBOOK_PUSH_HOSTS": os.environ.get("BEATBOOK_PUSH_HOSTS", DEFAULT_PUSH_HOSTS),
         # Tests and benchmarks only: also http and loopback, for their local push service.
         "BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL": _bool("BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL", False),
+        # The audit chain's head is copied here every sweep, outside the database (webapp/audit/
+        # anchors.py); at scale, a path on the worker's disk that database admins cannot write.
+        "BEATBOOK_AUDIT_ANCHORS": os.environ.get("BEATBOOK_AUDIT_ANCHORS",
+                                                 str(instance_path / "audit-anchors.jsonl")),
         "BEATBOOK_MAX_PHOTO_MB": _int("BEATBOOK_MAX_PHOTO_MB", 10),
+        # Return visits (回访): due at the end of the station's day this many days after a lead is
+        # resolved (or failed, or transferred); an unreachable household is tried again next day.
+        "BEATBOOK_RETURN_VISIT_DAYS": _int("BEATBOOK_RETURN_VISIT_DAYS", 7),
+        # The public online-acceptance page (网上受理): submissions and wrong case codes per
+        # address and for everyone together, counted over the window (then each waits longer).
+        "BEATBOOK_RESIDENT_SUBMISSIONS_PER_ADDRESS": _int("BEATBOOK_RESIDENT_SUBMISSIONS_PER_ADDRESS", 5),
+        "BEATBOOK_RESIDENT_SUBMISSIONS_TOTAL": _int("BEATBOOK_RESIDENT_SUBMISSIONS_TOTAL", 300),
+        "BEATBOOK_RESIDENT_CODE_GUESSES_PER_ADDRESS": _int("BEATBOOK_RESIDENT_CODE_GUESSES_PER_ADDRESS", 10),
+        "BEATBOOK_RESIDENT_CODE_GUESSES_TOTAL": _int("BEATBOOK_RESIDENT_CODE_GUESSES_TOTAL", 500),
+        "BEATBOOK_RESIDENT_THROTTLE_MINUTES": _int("BEATBOOK_RESIDENT_THROTTLE_MINUTES", 60),
         # Above the photo cap, so an oversized photo gets the form's clear 422, not a bare 413.
         "MAX_CONTENT_LENGTH": _int("BEATBOOK_MAX_REQUEST_MB", 48) * 1024 * 1024,
     }

@@ -15,6 +15,7 @@ from webapp.access import (
     can_use_desk_intake,
     home_endpoint,
 )
+from webapp.access.duty import can_see_roster
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ def navigation_for(user) -> list[NavItem]:
         items.append(NavItem("leads.report", _l("Report"), "plus"))
     if can_record_visits(user) and not can_use_desk_intake(user):
         items.append(NavItem("visits.index", _l("Visits"), "door"))
+    if can_see_roster(user) and not can_list_leads(user):
+        items.append(NavItem("duty.roster", _l("Duty"), "list"))
     if can_manage_org(user):
         items.append(NavItem("org.index", _l("Admin"), "admin"))
     items.append(NavItem("notify.index", _l("Inbox"), "bell", badge="inbox"))

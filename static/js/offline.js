@@ -82,6 +82,11 @@
   };
   navigator.serviceWorker.addEventListener("message", (event) => {
     const message = event.data || {};
+    // This phone was revoked as lost and the worker has deleted everything: to the sign-in page.
+    if (message.type === "wiped" && new URLSearchParams(location.search).get("wiped") !== "1") {
+      location.replace("/login?wiped=1");
+      return;
+    }
     if (message.type === "outbox") {
       refresh();
       const progress = document.getElementById("outbox-progress");
@@ -174,7 +179,8 @@
     // In the clear only what the outbox needs: the id, and a step's version (a conflict sets it).
     const fields = { uuid: item.fields.uuid };
     if (item.fields.version !== undefined) fields.version = item.fields.version;
-    return { ...item, fields, photos, label, shown: {},
+    // Nor the page it was made on: its address can name the case or the profile.
+    return { ...item, fields, photos, label, shown: {}, page: "",
              sealed: { key: base64(wrapped), iv: body.iv, data: base64(body.data) } };
   }
 
@@ -262,7 +268,7 @@
   function editor(item) {
     const form = element("form", { class: "fix", "data-uuid": item.uuid });
     for (const [name, value] of Object.entries(item.fields)) {
-      if (["uuid", "recorded_at", "version", "visit_id"].includes(name) || Array.isArray(value)) continue;
+      if (["uuid", "recorded_at", "version", "visit_id", "return_visit_id"].includes(name) || Array.isArray(value)) continue;
       const errors = (item.errors || {})[name] || [];
       const long = name === "summary" || name === "findings";
       const input = element(long ? "textarea" : "input", { name });

@@ -23,17 +23,32 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import Browser, empty_all_tables
 from tests.factories import make_community, make_grid, make_station, make_user
 from webapp import access
 from webapp.access import DECLARED_ELSEWHERE
+from webapp.access.dv import can_act_on
 from webapp.auth import totp
+from webapp.duty.dispatch import open_call
+from webapp.duty.models import DutyShift
+from webapp.duty.services import add_shift
+from webapp.dv.services import (
+    DeliveryInput,
+    LetterInput,
+    decide_letter,
+    issue_letter,
+    record_delivery,
+    record_followup,
+    request_letter,
+)
+from webapp.experts.services import ExpertInput, invite, save_expert
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -44,8 +59,19 @@ from webapp.mediation.models import Agreement, CaseMember, MediationCase
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
 from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
+from webapp.returnvisits.models import ReturnVisit
+from webapp.timeutil import utcnow
 from webapp.visits.models import Visit
 from webapp.visits.services import VisitInput, record_visit
+from webapp.youth.models import OutreachEvent, YouthProfile, YouthSession
+from webapp.youth.services import (
+    OutreachInput,
+    ProfileInput,
+    SessionInput,
+    open_profile,
+    record_session,
+    save_outreach,
+)
 
 SIGNED_OUT = "signed_out"
 ELSEWHERE = "supervisor_elsewhere"  # a supervisor of another station: sees everything there, nothing here
@@ -71,7 +97,18 @@ CLOSED = {kind: f"{kind}_closed" for kind in LEAD_KINDS}
 CASE_OF = {kind: "case_" + kind.removeprefix("lead_") for kind in LEAD_KINDS}
 CASE_MEMBERS = {"lead_plain_a": (Role.MEDIATOR, "mediator"), "lead_dv_a": (Role.MEDIATOR, "mediator"),
                 "lead_plain_b": (Role.LAWYER, "lawyer")}
-RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), *CASE_OF.values(), "visit", "notification", "device")
+# The youth team's sealed records (a profile and its session) and an outreach event (no personal data).
+YOUTH_KINDS = ("youth_profile", "youth_session", "outreach")
+# The DV task force's records live in lead_dv_a's compartment: an issued letter (with a delivery and
+# its receipt photo) and one of its follow-up visits, recorded.
+DV_KINDS = ("letter_dv_a", "followup_dv_a")
+# Return visits (recorded already, so a probe changes nothing): of the ordinary and the DV lead in
+# A (the officer's), and one the officer gave to the volunteer. (kind → lead kind, attempt, assignee)
+RETURN_VISITS = {"return_visit_plain": ("lead_plain_a_closed", 1, "officer"),
+                 "return_visit_dv": ("lead_dv_a_closed", 1, "officer"),
+                 "return_visit_given": ("lead_plain_a_closed", 2, "volunteer")}
+RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS,
+                *DV_KINDS, *RETURN_VISITS, *CASE_OF.values())
 
 
 def marker(kind: str) -> str:
@@ -146,6 +183,21 @@ def _make_lead(world: World, people: dict[str, User], communities: dict[str, Com
     return result.lead
 
 
+def _make_dv_records(world: World, people: dict[str, User]) -> None:
+    lead = db.session.get(Lead, world.ids["lead_dv_a"])
+    team, chief = people[Role.DV_TEAM.value], people[Role.SUPERVISOR.value]
+    letter = request_letter(team, lead, LetterInput(
+        abuser_name="郑大", relationship="spouse", victim_name="郑三花", evidence=["admission"],
+        facts=f"Facts {marker('letter_dv_a')} of the case"))
+    decide_letter(chief, letter, approve=True)
+    issue_letter(team, letter, [7, 30, 90])
+    delivery, _created = record_delivery(team, letter, DeliveryInput(
+        recipient="abuser", method="in_person", outcome="signed", photo=_photo()))
+    followup = letter.followups[0]
+    record_followup(team, followup, recurred=False, note=f"Visit {marker('followup_dv_a')} went well")
+    world.ids.update(letter_dv_a=letter.id, followup_dv_a=followup.id, delivery=delivery.id)
+
+
 @pytest.fixture(scope="module")
 def world(app):
     world = World(app)
@@ -188,22 +240,71 @@ def world(app):
             db.session.add(case)
             db.session.flush()
             world.ids[case_kind] = case.id
+        _make_dv_records(world, people)
         visit, _created = record_visit(people[Role.VOLUNTEER.value], VisitInput(
             household="和平里9栋", visited_on=date(2026, 11, 1),
             findings=f"Findings {marker('visit')} at the door"))
+        youth = people[Role.YOUTH_TEAM.value]
+        profile = open_profile(youth, ProfileInput(
+            name="赵小五", birth_year=date.today().year - 12,
+            situation=f"Situation {marker('youth_profile')}", school=f"School {marker('youth_profile')}",
+            guardian_phone="13911110005", counsellor_id=youth.id, next_session_on=date.today()))
+        session, _created = record_session(youth, profile, SessionInput(
+            kind="counselling", counsellor_id=youth.id, held_on=date(2026, 11, 2), duration_minutes=45,
+            notes=f"Notes {marker('youth_session')}", next_session_on=date.today()))
+        event = save_outreach(youth, None, OutreachInput(
+            topic="law", held_on=date(2026, 11, 3), place=f"School hall {marker('outreach')}", audience=120))
         officer = people[Role.OFFICER.value]
         note = Notification(user_id=officer.id, kind="assigned", subject_kind="lead",
                             subject_id=world.ids["lead_plain_a"], link=f"/leads/{world.ids['lead_plain_a']}",
                             text=f"Notice {marker('notification')}", dedupe_key="gm-matrix")
         db.session.add(note)
+        _duty_and_experts(world, people, officer)
+        for kind, (lead_kind, attempt, assignee) in RETURN_VISITS.items():
+            lead = db.session.get(Lead, world.ids[lead_kind])
+            again = ReturnVisit(station_id=station.id, lead=lead, attempt=attempt,
+                                assignee=people[assignee], due_at=lead.received_at, state="recorded",
+                                result="holding", note=f"Note {marker(kind)} at the door")
+            db.session.add(again)
+            db.session.flush()
+            world.ids[kind] = again.id
         db.session.commit()
         world.users = {name: person.id for name, person in people.items()}
-        world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id)
+        world.ids.update(visit=visit.id, notification=note.id, grant_elsewhere=grant.id,
+                         youth_profile=profile.id, youth_session=session.id, outreach=event.id)
         world.community, world.grid = communities["A"].id, grid.id
         db.session.remove()
     yield world
     with app.app_context():
         empty_all_tables()
+
+
+def _duty_and_experts(world: World, people: dict[str, User], officer: User) -> None:
+    """A dispatch of the plain lead offered to the mediator (on duty now), and the expert's
+    profile with an invitation to the same lead."""
+    now = utcnow()
+    lead = db.session.get(Lead, world.ids["lead_plain_a"])
+    station = people[Role.MEDIATOR.value].station
+    add_shift(station, people[Role.MEDIATOR.value], now - timedelta(hours=1), now + timedelta(hours=8), None)
+    world.ids["call"] = open_call(lead, now).id
+    expert = save_expert(station, None, ExpertInput(name="Expert GM", fields=["neighbour"],
+                                                         user=people[Role.EXPERT.value]))
+    world.ids["expert"] = expert.id
+    world.ids["invitation"] = invite(lead, expert, "https://meeting.example.cn/gm", now, officer).id
+
+
+def fresh_shift(world: World) -> int:
+    """A far-off shift of the mediator, made for one probe (a supervisor's own probe removes it)."""
+    start = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(days=next(_shift_days))
+    shift = DutyShift(station_id=db.session.get(User, world.users[Role.MEDIATOR.value]).station_id,
+                      user_id=world.users[Role.MEDIATOR.value], starts_at=start,
+                      ends_at=start + timedelta(hours=8))
+    db.session.add(shift)
+    db.session.commit()
+    return shift.id
+
+
+_shift_days = count()
 
 
 def fresh_device(world: World) -> int:
@@ -258,6 +359,16 @@ def sees(world: World, user: User | None, kind: str) -> bool:
         return access.find_own_visit(user, record_id) is not None
     if kind in ("notification", "device"):
         return user.id == world.users[Role.OFFICER.value]
+    if kind in ("youth_profile", "youth_session"):  # a session is seen on its profile's page only
+        return access.find_profile(user, world.ids["youth_profile"]) is not None
+    if kind == "outreach":
+        return access.find_outreach(user, record_id) is not None
+    if kind == "letter_dv_a":
+        return access.find_letter(user, record_id) is not None
+    if kind == "followup_dv_a":
+        return access.find_followup(user, record_id) is not None
+    if kind in RETURN_VISITS:
+        return access.find_return_visit(user, record_id) is not None
     if kind.startswith("case_"):
         return access.find_mediation_case(user, record_id) is not None
     # A lead's story is also shown in its mediation case, to the people on the case.
@@ -283,12 +394,80 @@ def lead_step(world, user, kind, step, **_):
     return ALLOW if access.may_take_step(user, lead, STEPS[step].who) else 403
 
 
+def station_shift(world, user, kind, **_):
+    mediator = db.session.get(User, world.users[Role.MEDIATOR.value])
+    return ALLOW if user.station_id == mediator.station_id else 404
+
+
+def seen_call(world, user, kind, **_):
+    return ALLOW if access.find_call(user, world.ids[kind]) is not None else 404
+
+
+def station_expert(world, user, kind, **_):
+    return ALLOW if access.find_expert(user, world.ids[kind]) is not None else 404
+
+
+def seen_invitation(world, user, kind, **_):
+    return ALLOW if access.find_invitation(user, world.ids[kind]) is not None else 404
+
+
+def lead_case(world, user, kind, **_):
+    return ALLOW if access.find_case(user, world.ids[kind]) is not None else 404
+
+
+def lead_experts_act(world, user, kind, **_):
+    lead = access.find_case(user, world.ids[kind])
+    if lead is None:
+        return 404
+    return ALLOW if access.can_invite_experts(user, lead) else 403
+def dv_case(world, user, kind, **_):
+    return ALLOW if access.find_dv_case(user, world.ids[kind]) is not None else 404
+
+
+def dv_letter(world, user, kind, **_):
+    return ALLOW if access.find_letter(user, world.ids[kind]) is not None else 404
+
+
+def dv_letter_action(action: str) -> Callable:
+    """approve / refuse / issue on the issued letter: 404 unseen, 403 not theirs to take, else
+    allowed (and refused for the letter's state: an issued letter never changes)."""
+
+    def verdict(world, user, kind, **_):
+        letter = access.find_letter(user, world.ids[kind])
+        if letter is None:
+            return 404
+        return ALLOW if can_act_on(user, letter, action) else 403
+
+    return verdict
+
+
+def dv_followup(world, user, kind, **_):
+    return ALLOW if access.find_followup(user, world.ids[kind]) is not None else 404
+
+
 def own_visit(world, user, kind, **_):
     return ALLOW if access.find_own_visit(user, world.ids[kind]) is not None else 404
 
 
 def officers_own(world, user, kind, **_):
     return ALLOW if user.id == world.users[Role.OFFICER.value] else 404
+
+
+def sealed_profile(world, user, kind, **_):
+    return ALLOW if access.find_profile(user, world.ids[kind]) is not None else 404
+
+
+def station_outreach(world, user, kind, **_):
+    return ALLOW if access.find_outreach(user, world.ids[kind]) is not None else 404
+def seen_return_visit(world, user, kind, **_):
+    return ALLOW if access.find_return_visit(user, world.ids[kind]) is not None else 404
+
+
+def return_visit_giver(world, user, kind, **_):
+    visit = access.find_return_visit(user, world.ids[kind])
+    if visit is None:
+        return 404
+    return ALLOW if access.can_reassign_return_visit(user, visit) else 403
 
 
 def station_record(world, user, kind, **_):
@@ -353,6 +532,12 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "leads.act": RecordRoute(LEAD_KINDS, lead_step, methods=("POST",), steps=True, htmx=False,
                              refused_for_state=(409, 422)),
     "visits.detail": RecordRoute(("visit",), own_visit),
+    "returnvisits.detail": RecordRoute(tuple(RETURN_VISITS), seen_return_visit),
+    # Recorded already: whoever may record it is told so (422); a repeat never records twice.
+    "returnvisits.record_result": RecordRoute(tuple(RETURN_VISITS), seen_return_visit, methods=("POST",),
+                                              refused_for_state=(422,)),
+    "returnvisits.assign": RecordRoute(tuple(RETURN_VISITS), return_visit_giver, methods=("POST",),
+                                       refused_for_state=(422,)),
     "notify.open_notification": RecordRoute(("notification",), officers_own, methods=("POST",)),
     "notify.unsubscribe": RecordRoute(("device",), officers_own, methods=("POST",)),
     "org.community": RecordRoute(("community",), station_record),
@@ -360,8 +545,49 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "org.user": RecordRoute(("user",), station_record),
     "org.user_sign_out_everywhere": RecordRoute(("user",), station_record, methods=("POST",)),
     "org.user_reset_two_factor": RecordRoute(("user",), station_record, methods=("POST",)),
+    # Without a session id (the probe sends none) an allowed admin is told to choose one: 422.
+    "org.user_revoke_device": RecordRoute(("user",), station_record, methods=("POST",),
+                                          refused_for_state=(422,)),
     "org.decide_role_grant": RecordRoute(("grant_elsewhere",), station_grant, methods=("POST",),
                                          refused_for_state=(409,)),
+    "duty.remove": RecordRoute(("shift",), station_shift, methods=("POST",)),
+    "duty.call": RecordRoute(("call",), seen_call),
+    # An empty answer is invalid (422); the holder of the open offer is the only one who may answer.
+    "duty.answer": RecordRoute(("call",), seen_call, methods=("POST",), refused_for_state=(409, 422)),
+    "experts.edit": RecordRoute(("expert",), station_expert, methods=("GET", "POST"),
+                                refused_for_state=(422,)),
+    "experts.invitation": RecordRoute(("invitation",), seen_invitation),
+    "experts.for_lead": RecordRoute(LEAD_AND_TWINS, lead_case),
+    "experts.add_conflict": RecordRoute(LEAD_KINDS, lead_experts_act, methods=("POST",), htmx=False,
+                                        refused_for_state=(422,)),
+    "experts.add_invitation": RecordRoute(LEAD_KINDS, lead_experts_act, methods=("POST",), htmx=False,
+                                          refused_for_state=(422,)),
+    # The youth team's sealed profile: its page, the guardian's contact, and every form about it
+    # (probes post empty forms: refused as invalid, nothing changes).
+    "youth.profile": RecordRoute(("youth_profile",), sealed_profile),
+    "youth.reveal": RecordRoute(("youth_profile",), sealed_profile, methods=("POST",)),
+    "youth.edit_profile": RecordRoute(("youth_profile",), sealed_profile, methods=("GET", "POST"),
+                                      refused_for_state=(422,)),
+    "youth.close": RecordRoute(("youth_profile",), sealed_profile, methods=("POST",),
+                               refused_for_state=(422,)),
+    "youth.link": RecordRoute(("youth_profile",), sealed_profile, methods=("POST",),
+                              refused_for_state=(422,)),
+    "youth.new_session": RecordRoute(("youth_profile",), sealed_profile, methods=("GET", "POST"),
+                                     refused_for_state=(422,)),
+    "youth.edit_outreach": RecordRoute(("outreach",), station_outreach, methods=("GET", "POST"),
+                                       refused_for_state=(422,)),
+    "youth.delete_outreach_event": RecordRoute(("outreach",), station_outreach, methods=("POST",),
+                                               refused_for_state=(422,)),
+    "dv.request_new": RecordRoute(LEAD_KINDS, dv_case),
+    "dv.letter": RecordRoute(("letter_dv_a",), dv_letter),
+    "dv.print_letter": RecordRoute(("letter_dv_a",), dv_letter),
+    "dv.pdf": RecordRoute(("letter_dv_a",), dv_letter, htmx=False),
+    "dv.delivery_new": RecordRoute(("letter_dv_a",), dv_letter),
+    "dv.delivery_receipt": RecordRoute(("letter_dv_a",), dv_letter, body="image", htmx=False),
+    "dv.followup": RecordRoute(("followup_dv_a",), dv_followup),
+    # Decisions on the issued letter: refused for its state (409) even for those who may decide.
+    **{f"dv.{action}": RecordRoute(("letter_dv_a",), dv_letter_action(action), methods=("POST",), htmx=False,
+                                   refused_for_state=(409,)) for action in ("approve", "refuse", "issue")},
     # Mediation: opening from a lead; the case page and its forms (empty posts are merely invalid).
     "mediation.open_case": RecordRoute(LEAD_KINDS, case_opening, methods=("GET", "POST"),
                                        refused_for_state=(422,)),
@@ -404,6 +630,15 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "user_id": lambda world, kind, step: world.users["reporter"],
     "grant_id": lambda world, kind, step: world.ids[kind],
     "decision": lambda world, kind, step: "refuse",
+    "shift_id": lambda world, kind, step: fresh_shift(world),
+    "call_id": lambda world, kind, step: world.ids[kind],
+    "expert_id": lambda world, kind, step: world.ids[kind],
+    "invitation_id": lambda world, kind, step: world.ids[kind],
+    "profile_id": lambda world, kind, step: world.ids[kind],
+    "event_id": lambda world, kind, step: world.ids[kind],
+    "letter_id": lambda world, kind, step: world.ids[kind],
+    "delivery_id": lambda world, kind, step: world.ids["delivery"],
+    "followup_id": lambda world, kind, step: world.ids[kind],
     "case_id": lambda world, kind, step: world.ids[kind],
     "category": lambda world, kind, step: "marriage_family",
 }
@@ -492,7 +727,10 @@ def link(world: World, kind: str) -> str | None:
     record_id = world.ids.get(kind)
     if kind.startswith("lead"):
         return f'/leads/{record_id}"'
-    return {"visit": f'/visits/{record_id}"', "notification": f'/inbox/{record_id}/open"'}.get(kind)
+    return {"visit": f'/visits/{record_id}"', "notification": f'/inbox/{record_id}/open"',
+            "youth_profile": f'/youth/profiles/{record_id}"',
+            "letter_dv_a": f'/dv/letters/{record_id}"',
+            "followup_dv_a": f'/dv/followups/{record_id}"'}.get(kind)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -643,6 +881,14 @@ def test_nothing_was_changed_by_the_probes(ctx):
     assert all(status == Status.CLOSED for kind, status in statuses.items() if kind.endswith("closed"))
     assert all(status != Status.CLOSED for kind, status in statuses.items() if not kind.endswith("closed"))
     assert db.session.get(Visit, ctx.ids["visit"]) is not None
+    profile = db.session.get(YouthProfile, ctx.ids["youth_profile"])
+    assert profile.is_open and profile.version == 2 and profile.leads == []  # as built: opened, one session
+    assert db.session.scalar(select(func.count()).select_from(YouthSession)) == 1
+    event = db.session.get(OutreachEvent, ctx.ids["outreach"])
+    assert event is not None and event.audience == 120
+    for kind, (_lead, _attempt, assignee) in RETURN_VISITS.items():
+        again = db.session.get(ReturnVisit, ctx.ids[kind])
+        assert (again.result, again.assignee_id) == ("holding", ctx.users[assignee])
 
 
 def test_matrix_size(ctx, capsys):

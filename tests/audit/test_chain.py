@@ -153,3 +153,78 @@ def test_the_migration_chains_entries_written_before_it(app_ctx):
     record(None, "probe", "user", officer_id)
     commit()
     assert verify_chain().entries == total + 1
+
+
+# --- anchors: the head copied outside the database --------------------------------------------
+
+
+@pytest.fixture
+def anchored(demo, app_ctx, tmp_path):
+    """The demo station with anchoring on, and the head anchored once by the sweep."""
+    from webapp.jobs import STALE_AFTER, run_sweep
+
+    path = tmp_path / "anchors.jsonl"
+    app_ctx.config["BEATBOOK_AUDIT_ANCHORS"] = str(path)
+    try:
+        assert run_sweep(STALE_AFTER)["audit_anchored"] == 1
+        assert run_sweep(STALE_AFTER)["audit_anchored"] == 0  # head unchanged: nothing new
+        yield demo, path
+    finally:
+        app_ctx.config["BEATBOOK_AUDIT_ANCHORS"] = ""
+
+
+def test_anchors_catch_a_rewritten_tail_with_every_hash_recomputed(anchored):
+    """What a database admin could do undetected without anchors: edit the newest entry and
+    recompute its hash and the head's."""
+    from webapp.audit.models import AuditChainHead
+    from webapp.audit.services import hash_of
+
+    runner, _ = anchored
+    assert _verify(runner).exit_code == 0
+    last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    last.address = "10.6.6.6"
+    last.entry_hash = hash_of(last)
+    db.session.execute(text("UPDATE audit_chain_head SET last_hash = :h"), {"h": last.entry_hash})
+    commit()
+    assert verify_chain().intact  # the chain alone cannot tell
+    assert db.session.get(AuditChainHead, 1).last_hash == last.entry_hash
+    result = _verify(runner)
+    assert result.exit_code == 1
+    assert f"#{last.seq} differs from its anchor" in result.output
+
+
+def test_anchors_catch_a_deleted_tail_with_the_head_moved_back(anchored):
+    runner, _ = anchored
+    last = _seqs()[-1]
+    kept = db.session.scalar(select(AuditEntry).where(AuditEntry.seq == last - 2))
+    db.session.execute(text("DELETE FROM audit_entry WHERE seq > :s"), {"s": last - 2})
+    db.session.execute(text("UPDATE audit_chain_head SET seq = :s, last_hash = :h"),
+                       {"s": last - 2, "h": kept.entry_hash})
+    commit()
+    assert verify_chain().intact  # the chain alone cannot tell
+    result = _verify(runner)
+    assert result.exit_code == 1
+    assert f"anchored at #{last}" in result.output and "deleted" in result.output
+
+
+def test_new_entries_after_an_anchor_verify_and_are_anchored_next(anchored):
+    from webapp.audit.anchors import read_anchors
+
+    runner, path = anchored
+    Browser(runner.app.test_client()).login("officer", "beatbook-demo")  # entries after the anchor
+    result = _verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "1 anchors checked" in result.output
+    assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
+    anchors = read_anchors(path)
+    assert [a.seq for a in anchors] == [anchors[0].seq, _seqs()[-1]]
+    assert anchors[0].seq < anchors[1].seq
+
+
+def test_an_unreadable_anchor_file_fails_verification(anchored):
+    runner, path = anchored
+    with path.open("a") as out:
+        out.write("{not json\n")
+    result = _verify(runner)
+    assert result.exit_code == 2
+    assert "unreadable" in result.output

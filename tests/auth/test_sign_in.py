@@ -187,7 +187,7 @@ HOMES = [
     (Role.OFFICER, "/home/officer"),
     (Role.MEDIATOR, "/home/mediation"),
     (Role.LAWYER, "/home/mediation"),
-    (Role.EXPERT, "/home/mediation"),
+    (Role.EXPERT, "/experts/mine"),  # their invitations
     (Role.DV_TEAM, "/home/dv-team"),
     (Role.YOUTH_TEAM, "/home/youth-team"),
     (Role.SUPERVISOR, "/home/supervisor"),

@@ -15,6 +15,7 @@ from tests.factories import commit, make_station, make_user
 from webapp.audit.models import AuditEntry
 from webapp.extensions import db
 from webapp.org.models import Role, User
+from webapp.timeutil import utcnow
 
 
 @pytest.fixture
@@ -105,3 +106,39 @@ def test_an_admin_can_remove_a_lost_authenticator(make_client, station):
     assert _user("sup").totp_secret is None
     assert sup.client.get("/home/supervisor").status_code == 302  # signed out everywhere
     assert sup.login("sup").headers["Location"] == "/home/supervisor"
+
+
+def test_the_secret_is_stored_sealed_and_bound_to_its_person(make_client, station):
+    """A copied database yields no working codes: the stored secret is encrypted, and moving it to
+    another person's row does not make it theirs."""
+    from webapp.auth.totp import accept_code
+
+    sup = Browser(make_client())
+    sup.login("sup")
+    totp = _enrol(sup)
+    stored = _user("sup").totp_secret
+    assert totp.secret not in stored and stored.startswith("v1:")
+    boss = _user("boss")
+    boss.totp_secret = stored
+    commit()
+    assert not accept_code(_user("boss"), totp.at(time.time() + 30), utcnow())
+    assert accept_code(_user("sup"), totp.at(time.time() + 30), utcnow())  # still the owner's
+
+
+def test_secrets_enrolled_before_sealing_are_sealed_by_the_migration(station):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from webapp.auth.totp import accept_code
+
+    secret = pyotp.random_base32()
+    sup_id = _user("sup").id
+    db.session.remove()
+    downgrade(revision="771f60baedd4")
+    with db.engine.begin() as connection:
+        connection.execute(text('UPDATE "user" SET totp_secret = :s WHERE id = :id'),
+                           {"s": secret, "id": sup_id})
+    upgrade()
+    sup = _user("sup")
+    assert sup.totp_secret.startswith("v1:") and secret not in sup.totp_secret
+    assert accept_code(sup, pyotp.TOTP(secret).now(), utcnow())

@@ -1,9 +1,10 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
-One module per record kind (`leads`, `visits`, `mediation`, `org`) and the core (`base`: the view decorator,
-role rules); one surface: import from `webapp.access`. The low features (org, notify, sync)
-import `webapp.access.base` or `webapp.access.org` directly: the surface also loads the leads
-rules, and through them the leads models, which those features must not depend on.
+One module per record kind (`leads`, `visits`, `org`, `duty`, `experts`, `youth`, `dv`,
+`mediation`) and the core
+(`base`: the view decorator, role rules); one surface: import from `webapp.access`. The low features
+(org, notify, sync) import `webapp.access.base` or `webapp.access.org` directly: the surface also
+loads the leads rules, and through them the leads models, which those features must not depend on.
 
 A view declares its rule with `@allow(rule)` (or `@public`); tests/test_access_routes.py walks the
 URL map and fails on any route without one. Loaders (`case_lead`, `seen_lead`, `own_visit`, …)
@@ -23,6 +24,37 @@ from webapp.access.base import (
     public,
     roles_required,
     signed_in,
+)
+from webapp.access.duty import (
+    can_edit_roster,
+    can_see_roster,
+    find_call,
+    find_shift,
+    holds_open_offer,
+    seen_call,
+    station_shift,
+)
+from webapp.access.dv import (
+    can_work_dv,
+    delivery_photo,
+    dv_case,
+    find_dv_case,
+    find_followup,
+    find_letter,
+    seen_followup,
+    seen_letter,
+)
+from webapp.access.experts import (
+    can_invite_experts,
+    can_manage_experts,
+    can_search_experts,
+    can_see_private_notes,
+    expert_lead,
+    find_expert,
+    find_invitation,
+    is_expert,
+    seen_invitation,
+    station_expert,
 )
 from webapp.access.leads import (
     ASSIGNABLE_ROLES,
@@ -59,7 +91,28 @@ from webapp.access.mediation import (
     mediation_case_scope,
 )
 from webapp.access.org import community_grid, station_community, station_person
+from webapp.access.returnvisits import (
+    can_do_return_visits,
+    can_reassign_return_visit,
+    can_record_return_visit,
+    find_return_visit,
+    may_be_given_return_visit,
+    return_visit_scope,
+    seen_return_visit,
+)
 from webapp.access.visits import can_record_visits, find_own_visit, own_visit
+from webapp.access.youth import (
+    can_edit_outreach,
+    can_read_outreach,
+    can_work_youth,
+    find_outreach,
+    find_profile,
+    outreach_scope,
+    profile_scope,
+    sealed_profile,
+    session_scope,
+    station_outreach,
+)
 
 __all__ = [
     "ASSIGNABLE_ROLES",
@@ -70,44 +123,86 @@ __all__ = [
     "allow",
     "any_role",
     "can_be_assigned",
+    "can_do_return_visits",
     "can_edit_guides",
+    "can_edit_outreach",
+    "can_edit_roster",
     "can_grade",
     "can_handle_lead",
+    "can_invite_experts",
     "can_list_leads",
     "can_manage_case",
+    "can_manage_experts",
     "can_manage_org",
     "can_mark_prosecutors",
     "can_open_case",
+    "can_read_outreach",
+    "can_reassign_return_visit",
+    "can_record_return_visit",
     "can_record_session",
     "can_record_visits",
     "can_report_leads",
     "can_reveal_identities",
+    "can_search_experts",
     "can_see_branch",
     "can_see_mediation",
+    "can_see_private_notes",
     "can_see_queues",
     "can_see_reporter",
+    "can_see_roster",
     "can_use_desk_intake",
+    "can_work_dv",
+    "can_work_youth",
     "case_lead",
     "case_scope",
     "community_grid",
+    "delivery_photo",
+    "dv_case",
+    "expert_lead",
+    "find_call",
     "find_case",
+    "find_dv_case",
+    "find_expert",
+    "find_followup",
+    "find_invitation",
+    "find_letter",
     "find_mediation_case",
+    "find_outreach",
     "find_own_visit",
+    "find_profile",
+    "find_return_visit",
+    "find_shift",
     "guards_itself",
+    "holds_open_offer",
     "home_endpoint",
     "is_case_for",
+    "is_expert",
     "lead_photo",
     "lead_scope",
     "lead_to_reveal",
+    "may_be_given_return_visit",
     "may_take_step",
     "mediation_case",
     "mediation_case_scope",
+    "outreach_scope",
     "own_visit",
+    "profile_scope",
     "public",
+    "return_visit_scope",
     "roles_required",
+    "sealed_profile",
+    "seen_call",
+    "seen_followup",
+    "seen_invitation",
     "seen_lead",
+    "seen_letter",
+    "seen_return_visit",
+    "session_scope",
     "signed_in",
     "station_community",
+    "station_expert",
+    "station_outreach",
     "station_person",
+    "station_shift",
     "visible_lead",
 ]

@@ -23,7 +23,7 @@ HOME_BY_ROLE: tuple[tuple[Role, str], ...] = (
     (Role.YOUTH_TEAM, "home.youth_team"),
     (Role.MEDIATOR, "home.mediation"),
     (Role.LAWYER, "home.mediation"),
-    (Role.EXPERT, "home.mediation"),
+    (Role.EXPERT, "experts.mine"),  # an expert opens on the mediations they are invited to
     (Role.LIAISON, "home.liaison"),
     (Role.ADMIN, "home.admin"),
     (Role.VOLUNTEER, "home.volunteer"),
@@ -42,6 +42,7 @@ DECLARED_ELSEWHERE: dict[str, str] = {
     "auth.logout": "signed in (login_required)",
     "auth.account": "signed in (login_required)",
     "auth.sign_out_everywhere": "signed in (login_required)",
+    "auth.revoke_device": "signed in (login_required); only the person's own sessions",
     "auth.login_code": "public: only after the password, for the person it names (pending in the session)",
     "auth.two_factor": "signed in (login_required); others than those who must have a second factor "
                        "(auth.totp.may_enrol) get 403",

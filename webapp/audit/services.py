@@ -87,18 +87,29 @@ class ChainReport:
         return self.problem is None
 
 
-def verify_chain() -> ChainReport:
-    """Walk the chain; report the first entry that was changed, deleted or moved."""
+def verify_chain(anchors: dict[int, str] | None = None) -> ChainReport:
+    """Walk the chain; report the first entry that was changed, deleted or moved.
+
+    `anchors` (position → hash, copied outside the database: webapp/audit/anchors.py) also
+    catch a tail rewritten with every hash recomputed, or deleted with the head moved back.
+    """
+    anchors = anchors or {}
     entries = db.session.scalars(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
     )
     try:  # stopping early must close the server-side cursor (PostgreSQL)
-        return _walk(entries)
+        report = _walk(entries, anchors)
     finally:
         entries.close()
+    newest = max(anchors, default=0)
+    if report.intact and newest > report.entries:
+        return ChainReport(report.entries, report.head_hash,
+                           f"the chain ends at #{report.entries} but was anchored at #{newest} "
+                           "(the newest entries were deleted)", report.entries + 1)
+    return report
 
 
-def _walk(entries: Iterator[AuditEntry]) -> ChainReport:
+def _walk(entries: Iterator[AuditEntry], anchors: dict[int, str]) -> ChainReport:
     expected_seq, prev, count = 1, GENESIS_HASH, 0
     for entry in entries:
         if entry.seq != expected_seq:
@@ -108,6 +119,9 @@ def _walk(entries: Iterator[AuditEntry]) -> ChainReport:
         if entry.prev_hash != prev:
             return ChainReport(count, prev, f"entry #{entry.seq} does not follow entry #{entry.seq - 1} "
                                "(reordered, or the one before was replaced)", entry.seq)
+        if anchors.get(entry.seq, entry.entry_hash) != entry.entry_hash:
+            return ChainReport(count, prev, f"entry #{entry.seq} differs from its anchor "
+                               "(the log was rewritten from there on)", entry.seq)
         prev, expected_seq, count = entry.entry_hash, expected_seq + 1, count + 1
     head = db.session.get(AuditChainHead, HEAD_ID)
     head_seq, head_hash = (head.seq, head.last_hash) if head else (0, GENESIS_HASH)

@@ -28,6 +28,9 @@ class UserSession(db.Model):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Revoked as a lost phone: when it next reaches the server it sends what it recorded before
+    # `revoked_at`, then deletes everything Beatbook kept on it (see docs/architecture.md).
+    wipe_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginThrottle(db.Model):

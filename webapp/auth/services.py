@@ -8,12 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp.auth.events import sessions_revoked
 from webapp.auth.models import LoginThrottle, UserSession
 from webapp.extensions import db
 from webapp.org.events import person_disabled
@@ -123,6 +124,12 @@ def count_attempt(key: str, free: int, policy: ThrottlePolicy) -> None:
         _claim(connection, key[:160], free, policy, utcnow())
 
 
+def give_back_attempt(key: str) -> None:
+    """An attempt that turned out right: take it off the key's count (the others stay)."""
+    with db.engine.begin() as connection:
+        _give_back(connection, key[:160], forget=False)
+
+
 def forget_attempts(key: str) -> None:
     with db.engine.begin() as connection:
         _give_back(connection, key[:160], forget=True)
@@ -214,6 +221,7 @@ def end_session(user: User) -> None:
             update(UserSession).where(UserSession.id == row_id, UserSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        sessions_revoked.send(user, session_ids=[row_id], everywhere=False, kept=None)
 
 
 @person_disabled.connect
@@ -226,13 +234,45 @@ def revoke_all_sessions(user: User, keep_current: bool = False) -> int:
     statement = update(UserSession).where(UserSession.user_id == user.id,
                                           UserSession.revoked_at.is_(None))
     current = getattr(user, "session_row_id", None)
-    if keep_current and current is not None:
-        statement = statement.where(UserSession.id != current)
-    result = db.session.execute(statement.values(revoked_at=utcnow()))
+    kept = current if keep_current else None
+    if kept is not None:
+        statement = statement.where(UserSession.id != kept)
+    ended = list(db.session.scalars(statement.values(revoked_at=utcnow()).returning(UserSession.id)))
     # Kept as a plain counter of "signed out everywhere", shown nowhere; the rows decide.
     user.session_generation += 1
     db.session.flush()
-    return result.rowcount
+    sessions_revoked.send(user, session_ids=ended, everywhere=True, kept=kept)
+    return len(ended)
+
+
+def revoke_device(user: User, session_id: int, now: datetime | None = None) -> UserSession | None:
+    """A lost phone: end one live session of `user` and ask that phone to wipe itself.
+
+    The row is kept, marked (`revoked_at`, `wipe_requested_at`): when the phone next reaches the
+    server it may still send what it recorded before `revoked_at`, then it is told to wipe.
+    None when the session is not `user`'s or already ended."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        return None
+    row.revoked_at = row.wipe_requested_at = now or utcnow()
+    db.session.flush()
+    sessions_revoked.send(user, session_ids=[row.id], everywhere=False, kept=None)
+    return row
+
+
+@dataclass(frozen=True)
+class WipeClaim:
+    """This request carries a session revoked as a lost phone (its cookie or remember cookie)."""
+
+    session_id: int
+    user_id: int
+    revoked_at: datetime
+
+
+def wipe_claim() -> WipeClaim | None:
+    """The lost-phone session this request's cookies name, if any (read after flask-login has
+    tried them, i.e. after `current_user` was looked at and found signed out)."""
+    return g.get("beatbook_wipe")
 
 
 def active_sessions(user: User) -> list[UserSession]:
@@ -255,7 +295,11 @@ def load_user_from_session_id(session_id: str) -> User | None:
         select(UserSession).where(UserSession.token_hash == _token_hash(token),
                                   UserSession.user_id == int(user_id))
     )
-    if row is None or row.revoked_at is not None:
+    if row is None:
+        return None
+    if row.revoked_at is not None:
+        if row.wipe_requested_at is not None:
+            g.beatbook_wipe = WipeClaim(row.id, row.user_id, row.revoked_at)
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_enabled:

@@ -12,11 +12,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from webapp.access import home_endpoint
 from webapp.audit.services import record as audit
 from webapp.auth import bp, totp
+from webapp.auth.devices import describe as describe_device
+from webapp.auth.devices import session_id_from_form
 from webapp.auth.forms import CodeForm, LanguageForm, LoginForm, PasswordForm
 from webapp.auth.services import (
     BadCredentials,
     Throttled,
     ThrottlePolicy,
+    active_sessions,
     authenticate,
     count_attempt,
     end_session,
@@ -24,6 +27,7 @@ from webapp.auth.services import (
     normalise_username,
     revoke_all_sessions,
     start_session,
+    wipe_claim,
 )
 from webapp.extensions import db
 from webapp.org.models import User
@@ -120,7 +124,9 @@ def login():
             return _signed_in(user, form.remember.data, form.next.data)
     elif form.is_submitted():
         status = 422
-    return render_page("auth/login.html", block="login_form", status=status, form=form)
+    # A phone revoked as lost, back at the sign-in page: say why in one line.
+    wiped = request.args.get("wiped") == "1" or wipe_claim() is not None
+    return render_page("auth/login.html", block="login_form", status=status, form=form, wiped=wiped)
 
 
 def _signed_in(user, remember: bool, next_url: str | None, **detail):
@@ -222,7 +228,32 @@ def logout():
 @bp.route("/account")
 @login_required
 def account():
-    return render_page("auth/account.html")
+    user = current_user._get_current_object()
+    return render_page("auth/account.html", sessions=active_sessions(user),
+                       this_session=getattr(user, "session_row_id", None), describe=describe_device)
+
+
+@bp.route("/account/devices/revoke", methods=["POST"])
+@login_required
+def revoke_device():
+    """"This phone is lost": end one of my other sessions; that phone wipes itself on return."""
+    from webapp.org.services import revoke_lost_phone
+
+    user = current_user._get_current_object()
+    session_id = session_id_from_form()
+    if session_id is None:
+        return render_page("errors/error.html", status=422, code=422,
+                           message=_("Choose a device from the list."))
+    if session_id == getattr(user, "session_row_id", None):
+        return render_page("errors/error.html", status=422, code=422,
+                           message=_("This is the device you are using: sign out instead."))
+    if not revoke_lost_phone(user, session_id, actor=user, address=request.remote_addr or ""):
+        return render_page("errors/error.html", status=404, code=404,
+                           message=_("That device is not signed in any more."))
+    db.session.commit()
+    flash(_("That device is signed out. When it next reaches the station it sends what it still "
+            "holds, then deletes Beatbook's data."), "success")
+    return see_other(url_for("auth.account"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

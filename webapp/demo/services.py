@@ -9,7 +9,10 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from webapp.demo import data
+from webapp.demo.devices import load_demo_devices
+from webapp.demo.duty import load_demo_roster
 from webapp.demo.mediation import load_demo_mediation
+from webapp.demo.residents import load_demo_residents
 from webapp.extensions import db
 from webapp.org.models import Community, Grid, Station, User
 
@@ -83,5 +86,9 @@ def load_demo_station(password: str) -> dict[str, int]:
         if spec.code in new_communities:
             communities[spec.code].officer = users[spec.officer]
     db.session.flush()
+    added["devices"] = load_demo_devices(users)
+    added["shifts"] = load_demo_roster(station, users)
+    added["return visits and online submissions"] = load_demo_residents(
+        current_app.config["BEATBOOK_DEADLINES"])
     added["mediation cases"] = load_demo_mediation()
     return added

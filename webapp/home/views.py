@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from flask import url_for
 from flask_login import current_user
 
 from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
+from webapp.dv import queries as dv_queries
+from webapp.dv.figures import dv_figures
+from webapp.dv.models import LetterStatus
 from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
@@ -14,15 +18,26 @@ from webapp.mediation import services as mediation
 from webapp.mediation.figures import success_rate
 from webapp.org import services as org
 from webapp.org.models import Role
-from webapp.rendering import readable_offline, render_page
+from webapp.rendering import never_stored, readable_offline, render_page
+from webapp.returnvisits.services import due_by_end_of_today, my_return_visits
 from webapp.timeutil import STATION_TZ, utcnow
+from webapp.youth import services as youth
+from webapp.youth.figures import last_twelve_months, youth_figures
+
+
+def return_visit_copies(visits) -> list[str]:
+    """Pages of my due return visits for the phone to keep: not those of DV or minor leads."""
+    return [url_for("returnvisits.detail", visit_id=v.id) for v in visits if not v.lead.is_compartmented]
 
 
 @bp.route("/volunteer")
 @roles_required(Role.VOLUNTEER)
 def volunteer():
-    return readable_offline(render_page("home/volunteer.html", block="report_rows", me=current_user,
-                       page=queries.my_reports(current_user), can_see_branch=can_see_branch(current_user)))
+    now = utcnow()
+    return readable_offline(render_page(
+        "home/volunteer.html", block="report_rows", me=current_user, page=queries.my_reports(current_user),
+        can_see_branch=can_see_branch(current_user), now=now,
+        return_visits=my_return_visits(current_user, due_by_end_of_today(now))))
 
 
 @bp.route("/officer")
@@ -32,8 +47,11 @@ def officer():
     communities = org.communities_of_officer(current_user)
     now = utcnow()
     work = queries.my_work(current_user, now)
+    return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     return readable_offline(render_page(
-        "home/officer.html", block="work_rows", work=work, now=now, keep=offline_copies(work),
+        "home/officer.html", block="work_rows", work=work, now=now,
+        dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
+        return_visits=return_visits, keep=offline_copies(work) + return_visit_copies(return_visits),
         terms=mediation.terms_for(current_user, now.astimezone(STATION_TZ).date()),
         today=now.astimezone(STATION_TZ).date(), sessions=mediation.upcoming_sessions(current_user, now),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
@@ -46,16 +64,23 @@ def supervisor():
     station = current_user.station
     now = utcnow()
     work = queries.my_work(current_user, now)
+    return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     return readable_offline(render_page(
         "home/supervisor.html",
+        dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
+        letters_to_approve=dv_queries.letters(current_user, LetterStatus.REQUESTED),
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
-        work=work, now=now, keep=offline_copies(work),
-        communities=org.communities(station),
+        work=work, now=now, keep=offline_copies(work) + return_visit_copies(return_visits),
+        return_visits=return_visits, communities=org.communities(station),
         role_counts=org.role_counts(station),
         pending_grants=org.pending_grants(station),
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
     ))
+
+
+def _my_followups(now) -> dv_queries.FollowUps:
+    return dv_queries.followups(current_user, now.astimezone(STATION_TZ).date(), mine_only=True)
 
 
 def _start_of_year(now: datetime) -> datetime:
@@ -67,7 +92,7 @@ def _start_of_year(now: datetime) -> datetime:
 @bp.route("/mediation", endpoint="mediation")
 @roles_required(*MEDIATION_ROLES)
 def mediation_home():
-    """Mediators, lawyers, prosecutor-mediators and experts: their upcoming sessions and their cases."""
+    """Mediators (prosecutor-mediators too) and lawyers: their upcoming sessions and their cases."""
     now = utcnow()
     return readable_offline(render_page("home/mediation.html", block="session_rows", now=now,
                                         sessions=mediation.upcoming_sessions(current_user, now),
@@ -77,9 +102,17 @@ def mediation_home():
 @bp.route("/dv-team")
 @roles_required(Role.DV_TEAM)
 def dv_team():
-    return readable_offline(render_page(
-        "home/team.html",
-        heading_role=Role.DV_TEAM,
+    """The DV task force's work: follow-ups overdue and due, new DV leads, letters to approve, issue
+    and deliver. Inside the compartment: never kept on the phone."""
+    today = utcnow().astimezone(STATION_TZ).date()
+    return never_stored(render_page(
+        "dv/home.html", block="home_rows", today=today,
+        followups=dv_queries.followups(current_user, today),
+        new_leads=dv_queries.new_leads(current_user),
+        awaiting_approval=dv_queries.letters(current_user, LetterStatus.REQUESTED),
+        awaiting_issue=dv_queries.letters(current_user, LetterStatus.APPROVED),
+        awaiting_delivery=dv_queries.awaiting_delivery(current_user),
+        figures=dv_figures(current_user.station, (date(today.year, 1, 1), date(today.year, 12, 31))),
         members=org.people_with_role(current_user.station, Role.DV_TEAM),
     ))
 
@@ -87,9 +120,17 @@ def dv_team():
 @bp.route("/youth-team")
 @roles_required(Role.YOUTH_TEAM)
 def youth_team():
-    return readable_offline(render_page(
-        "home/team.html",
-        heading_role=Role.YOUTH_TEAM,
+    """The youth team's work: minor leads, sessions due, outreach coming up, the last 12 months' counts.
+    Sealed details (names are masked here, still): never kept on the phone."""
+    now, today = utcnow(), youth.station_today()
+    return never_stored(render_page(
+        "youth/home.html",
+        heading_role=Role.YOUTH_TEAM, now=now, today=today,
+        leads=youth.minor_leads_to_act_on(current_user, now),
+        due=youth.sessions_due(current_user, today),
+        events=youth.upcoming_outreach(current_user, today),
+        open_profiles=youth.open_profile_count(current_user),
+        figures=youth_figures(current_user.station, last_twelve_months(today)),
         members=org.people_with_role(current_user.station, Role.YOUTH_TEAM),
     ))
 

@@ -81,6 +81,33 @@ def perform(lead: Lead, actor: User, name: str, deadlines: dict[Risk, Deadline],
     return lead
 
 
+# Steps another feature's rule may take on a lead without a person's permission (the actor on the
+# timeline is the system; the rule's reason goes into the detail).
+RULE_STEPS = frozenset({"grade"})
+
+
+def perform_by_rule(lead: Lead, name: str, deadlines: dict[Risk, Deadline], reason: str,
+                    now: datetime | None = None, **params) -> Lead:
+    """Take step `name` on `lead` because a rule says so (e.g. the DV task force's follow-up found
+    violence again: the grade goes to red), or raise LifecycleError and change nothing.
+
+    Same handler, status check, timeline entry and `lead_stepped` event as a person's step."""
+    step = STEPS.get(name)
+    if step is None or name not in RULE_STEPS:
+        raise LifecycleError("unknown_step")
+    status = Status(lead.status)
+    if status not in step.sources:
+        raise LifecycleError("wrong_status")
+    now = now or utcnow()
+    detail = {**(step.handler(lead, None, deadlines, now, **params) or {}), "rule": reason}
+    if step.target is not None:
+        lead.status = step.target.value
+    add_event(lead, None, name, status.value, lead.status, at=now, **detail)
+    db.session.flush()
+    lead_stepped.send(lead, step=name, actor=None, from_status=status.value, detail=detail, at=now)
+    return lead
+
+
 def step_already_taken(step_uuid: str) -> LeadEvent | None:
     return db.session.scalar(select(LeadEvent).where(LeadEvent.uuid == step_uuid))
 

@@ -66,5 +66,9 @@ class PushSubscription(db.Model):
     p256dh: Mapped[str] = mapped_column(String(200))
     auth: Mapped[str] = mapped_column(String(64))
     device: Mapped[str] = mapped_column(String(120), default="")
+    # The signed-in session (device) that registered it: revoking that session removes it.
+    # NULL for subscriptions made before sessions were linked.
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_session.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
+from webapp.auth.events import sessions_revoked
 from webapp.extensions import db
 from webapp.jobs import after_commit_enqueue
 from webapp.notices import Notice, notice_raised
@@ -56,6 +57,23 @@ def _forget_devices(user: User) -> None:
     db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
 
 
+@sessions_revoked.connect
+def _forget_devices_of_ended_sessions(user: User, session_ids=(), everywhere: bool = False,
+                                      kept: int | None = None, **_) -> None:
+    # A revoked session's phone gets no more alerts; "everywhere" (sign out everywhere, a new
+    # password) takes every device but the one kept, unlinked old rows included.
+    statement = delete(PushSubscription).where(PushSubscription.user_id == user.id)
+    if everywhere:
+        if kept is not None:
+            statement = statement.where(or_(PushSubscription.session_id.is_(None),
+                                            PushSubscription.session_id != kept))
+    elif session_ids:
+        statement = statement.where(PushSubscription.session_id.in_(list(session_ids)))
+    else:
+        return
+    db.session.execute(statement)
+
+
 def unread_count(user: User) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Notification)
@@ -101,7 +119,7 @@ DEVICE_TAKEN = "device_taken"
 
 
 def subscribe_device(user: User, endpoint: str, p256dh: str, auth: str, device_name: str,
-                     policy: PushPolicy) -> PushSubscription:
+                     policy: PushPolicy, session_id: int | None = None) -> PushSubscription:
     """Keep this browser's push subscription for `user`.
 
     Raises SubscriptionRefused: keys that cannot encrypt (`bad_subscription`), an endpoint that is
@@ -123,6 +141,7 @@ def subscribe_device(user: User, endpoint: str, p256dh: str, auth: str, device_n
         db.session.add(device)
     device.p256dh, device.auth = p256dh, auth
     device.device = device_name[:120]
+    device.session_id = session_id  # the signed-in session (device) it belongs to now
     db.session.flush()
     return device
 

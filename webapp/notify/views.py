@@ -78,7 +78,8 @@ def subscribe():
     p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
     try:
         device = subscribe_device(current_user, endpoint, p256dh, auth, request.user_agent.string or "",
-                                  PushPolicy.from_config(current_app.config))
+                                  PushPolicy.from_config(current_app.config),
+                                  session_id=getattr(current_user, "session_row_id", None))
     except SubscriptionRefused as refused:
         status, message = _REFUSALS.get(refused.reason, _REFUSALS[BAD_SUBSCRIPTION])
         error = BAD_SUBSCRIPTION if refused.reason == endpoints.NOT_A_URL else refused.reason

@@ -14,13 +14,14 @@ from flask_login import current_user
 
 from webapp.access import public
 from webapp.assets import asset_url
+from webapp.auth.services import wipe_claim
 from webapp.offline import bp
 from webapp.rendering import render_page
 from webapp.sync.sealing import seal_keys
 
 OFFLINE_DIR = Path(__file__).resolve().parent.parent.parent / "offline"
 # The service worker's own modules, loaded with importScripts (works in every browser's worker).
-MODULES = ("db.js", "caches.js", "session.js", "routes.js", "outbox.js", "push.js")
+MODULES = ("db.js", "caches.js", "session.js", "routes.js", "outbox.js", "wipe.js", "push.js")
 # What every page needs offline, cached when the service worker installs.
 SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js",
                 "icons/icon-192.png")
@@ -51,6 +52,9 @@ def say_who_is_signed_in(response: Response) -> Response:
     person and learns of a new person from the server, never from a page it kept."""
     if response.mimetype == "text/html":
         response.headers["X-Signed-In"] = str(current_user.id) if current_user.is_authenticated else "0"
+        if not current_user.is_authenticated and wipe_claim() is not None:
+            # This phone was revoked as lost: the worker sends what is pending, then wipes.
+            response.headers["X-Wipe"] = "1"
     return response
 
 

@@ -111,7 +111,7 @@ class User(UserMixin, db.Model):
     # Counts "sign out everywhere"; the user_session rows are what ends sessions.
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
     # Second factor (TOTP, RFC 6238) for supervisors and admins who enrolled; None = not enrolled.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))  # sealed: webapp/auth/totp.py
     # The last time step accepted: each code works once, even within its 30 seconds.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,10 +24,12 @@ GUARDED_ROLES = frozenset({Role.SUPERVISOR, Role.DV_TEAM, Role.YOUTH_TEAM, Role.
 
 # The people concerned hear of role and password changes in their inbox (neutral words only).
 ROLE_REQUESTED, ROLE_DECIDED, PASSWORD_CHANGED = "role_requested", "role_decided", "password_changed"
+DEVICE_REVOKED = "device_revoked"
 notices.register_kinds({
     ROLE_REQUESTED: _l("A role change waits for your decision"),
     ROLE_DECIDED: _l("A role change was decided"),
     PASSWORD_CHANGED: _l("Your password was changed"),
+    DEVICE_REVOKED: _l("A device was signed out"),
 })
 
 
@@ -217,6 +219,25 @@ def change_password(person: User, new_password: str, actor: User | None, address
         kind=PASSWORD_CHANGED, subject_kind="user", subject_id=person.id,
         link=notices.link_to("auth.account"), occurrence=str(utcnow().timestamp()),
         text=_l("Your password was changed. If it was not you, tell the station's administrator at once.")))
+
+
+def revoke_lost_phone(person: User, session_id: int, actor: User, address: str = "") -> bool:
+    """One of `person`'s devices is lost: end its session, drop its alerts, have it wiped when it
+    next reaches the server. Audited; the person hears of it when someone else did it.
+    False when that session is not the person's, or already ended."""
+    from webapp.auth.services import revoke_device
+
+    row = revoke_device(person, session_id)
+    if row is None:
+        return False
+    _audit(actor, "device_revoked", person, address, session=row.id, by_self=actor.id == person.id)
+    if actor.id != person.id:
+        notices.announce([person], notices.Notice(
+            kind=DEVICE_REVOKED, subject_kind="user", subject_id=person.id,
+            link=notices.link_to("auth.account"), occurrence=f"session-{row.id}",
+            text=_l("The station's administrator signed out one of your devices. What it had not "
+                    "sent yet is sent, then Beatbook's data on it is deleted.")))
+    return True
 
 
 def _apply_roles(person: User, wanted: set[Role], actor: User | None, address: str) -> list[RoleGrant]:

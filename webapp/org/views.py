@@ -10,7 +10,9 @@ from wtforms import SelectChoice
 from webapp.access.base import ORG_MANAGERS, roles_required
 from webapp.access.org import community_grid, station_community, station_person
 from webapp.audit.services import record
-from webapp.auth.services import revoke_all_sessions
+from webapp.auth.devices import describe as describe_device
+from webapp.auth.devices import session_id_from_form
+from webapp.auth.services import active_sessions, revoke_all_sessions
 from webapp.extensions import db
 from webapp.org import bp
 from webapp.org import services as org
@@ -181,7 +183,28 @@ def user(user_id: int | None = None):
                 return see_other(url_for("org.user", user_id=saved.id))
     status = 422 if form.is_submitted() else 200
     return render_page("org/user.html", block="user_form", status=status, form=form, person=existing,
-                       waiting=org.pending_grants_for(existing) if existing else [])
+                       waiting=org.pending_grants_for(existing) if existing else [],
+                       sessions=active_sessions(existing) if existing else [], describe=describe_device,
+                       this_session=getattr(current_user, "session_row_id", None))
+
+
+@bp.route("/users/<int:user_id>/revoke-device", methods=["POST"])
+@roles_required(*ORG_MANAGERS)
+def user_revoke_device(user_id: int):
+    """A person's phone is lost: revoke that one session (the phone wipes itself on return)."""
+    person = station_person(current_user, user_id)
+    session_id = session_id_from_form()
+    if session_id is None:
+        return render_page("errors/error.html", status=422, code=422,
+                           message=_("Choose a device from the list."))
+    if not org.revoke_lost_phone(person, session_id, actor=current_user._get_current_object(),
+                                 address=request.remote_addr or ""):
+        return render_page("errors/error.html", status=404, code=404,
+                           message=_("That device is not signed in any more."))
+    db.session.commit()
+    flash(_("The device is signed out. %(name)s is told in their inbox.", name=person.display_name),
+          "success")
+    return see_other(url_for("org.user", user_id=person.id))
 
 
 @bp.route("/users/<int:user_id>/sign-out-everywhere", methods=["POST"])

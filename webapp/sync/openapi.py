@@ -53,6 +53,12 @@ def openapi_document() -> dict:
         },
     }
     error = {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}}
+    # A phone revoked as lost (error: wipe): what it recorded before the revocation is applied
+    # (results), later items are forbidden; then it must delete everything Beatbook kept on it.
+    wipe = {"type": "object", "properties": {
+        "error": {"type": "string"}, "detail": {"type": "string"}, "wipe": {"type": "boolean"},
+        "results": {"type": "array", "items": result}, "user_id": {"type": "integer"},
+        "csrf": {"type": "string"}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Beatbook sync", "version": "1",
@@ -74,8 +80,11 @@ def openapi_document() -> dict:
                                                                              "items": result}}}}}},
                     "400": {"description": "Malformed batch, item or CSRF token (error: csrf)",
                             "content": {"application/json": {"schema": error}}},
-                    "401": {"description": "Not signed in: keep the items, ask the person to sign in",
-                            "content": {"application/json": {"schema": error}}},
+                    "401": {"description": "Not signed in: keep the items, ask the person to sign in. "
+                                           "Or (wipe: true) this phone was revoked as lost: the items "
+                                           "recorded before the revocation were applied (results); "
+                                           "delete everything kept on the phone",
+                            "content": {"application/json": {"schema": wipe}}},
                     "413": {"description": "Too many items in one batch",
                             "content": {"application/json": {"schema": error}}},
                 },
@@ -88,8 +97,10 @@ def openapi_document() -> dict:
                     "200": {"description": "Signed in", "content": {"application/json": {"schema": {
                         "type": "object", "required": ["user_id", "csrf"],
                         "properties": {"user_id": {"type": "integer"}, "csrf": {"type": "string"}}}}}},
-                    "401": {"description": "Nobody is signed in: keep the items, ask the person to sign in",
-                            "content": {"application/json": {"schema": error}}},
+                    "401": {"description": "Nobody is signed in: keep the items, ask the person to sign "
+                                           "in. Or (wipe: true, with user_id and csrf) this phone was "
+                                           "revoked as lost: send what it recorded before, then wipe",
+                            "content": {"application/json": {"schema": wipe}}},
                 },
             }},
         },

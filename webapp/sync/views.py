@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.access.base import guards_itself, public
+from webapp.audit.services import record as audit
+from webapp.auth.services import WipeClaim, wipe_claim
 from webapp.extensions import db, take_write_lock
 from webapp.org.models import User
 from webapp.sync import bp
@@ -20,27 +24,36 @@ from webapp.sync.services import MAX_ITEMS, BadItem, apply_item
 @bp.route("/sync", methods=["POST"])
 @guards_itself("401 JSON when not signed in (the phone keeps the items); then each kind's rule")
 def sync():
+    claim = None
     if not current_user.is_authenticated:
-        # The phone keeps the items and asks the person to sign in; nothing is lost.
-        return jsonify(error="sign_in_required"), 401
+        claim = wipe_claim()
+        if claim is None:
+            # The phone keeps the items and asks the person to sign in; nothing is lost.
+            return jsonify(error="sign_in_required"), 401
     payload = request.get_json(silent=True)
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         return jsonify(error="bad_request", detail="expected {\"items\": [...]}"), 400
     if len(items) > MAX_ITEMS:
         return jsonify(error="too_many_items", max_items=MAX_ITEMS), 413
+    user = current_user if claim is None else db.session.get(User, claim.user_id)
     take_write_lock()
     try:
-        results = [_apply(current_user, item).as_json() for item in items]
+        results = [_apply(user, item, claim).as_json() for item in items]
     except BadItem as error:
         db.session.rollback()
         return jsonify(error="bad_item", detail=str(error)), 400
     db.session.commit()
+    if claim is not None:
+        # Revoked as lost: what it recorded before is in; now it must wipe itself.
+        return jsonify(error="wipe", wipe=True, results=results), 401
     return jsonify(results=results)
 
 
-def _apply(user: User, item: object) -> ItemResult:
-    """One item; a sealed one (a DV or minor case, encrypted on the phone) is opened first."""
+def _apply(user: User | None, item: object, claim: WipeClaim | None = None) -> ItemResult:
+    """One item; a sealed one (a DV or minor case, encrypted on the phone) is opened first.
+
+    From a phone revoked as lost (`claim`), only items recorded before the revocation go in."""
     if isinstance(item, dict) and "sealed" in item:
         try:
             item = unseal(item, seal_keys())
@@ -48,7 +61,37 @@ def _apply(user: User, item: object) -> ItemResult:
             return ItemResult(uuid=str(item.get("uuid", ""))[:36], status="invalid", errors={"_form": [
                 _("This item was sealed on the phone for another key and cannot be opened. "
                   "Discard it and report again.")]})
-    return apply_item(user, item)
+    if claim is None:
+        return apply_item(user, item)
+    return _apply_before_wipe(user, item, claim)
+
+
+def _recorded_at(item: dict) -> datetime | None:
+    """The phone's clock when the item was made (`fields.recorded_at`), or None."""
+    fields = item.get("fields")
+    raw = fields.get("recorded_at") if isinstance(fields, dict) else None
+    if not isinstance(raw, str) or len(raw) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _apply_before_wipe(user: User | None, item: object, claim: WipeClaim) -> ItemResult:
+    if not isinstance(item, dict):
+        raise BadItem("each item must be an object")
+    uuid = str(item.get("uuid") or "")[:36]
+    recorded = _recorded_at(item)
+    if user is None or not user.is_enabled or recorded is None or recorded >= claim.revoked_at:
+        # Whoever holds the phone now is not the officer: nothing made after the revocation counts.
+        return ItemResult(uuid, "forbidden", errors={"_form": [
+            _("This phone was signed out as lost: only what was recorded before that is accepted.")]})
+    result = apply_item(user, item)
+    audit(None, "sync_after_revocation", "user_session", claim.session_id, request.remote_addr or "",
+          user_id=user.id, uuid=uuid, status=result.status)
+    return result
 
 
 @bp.route("/sync/session")
@@ -59,7 +102,12 @@ def session():
     A browser reopened after a shift keeps only the remember-me cookie; this answer (reached with
     that cookie alone) starts the new session, so the outbox drains without a page being opened.
     """
-    if not current_user.is_authenticated:
+    claim = None if current_user.is_authenticated else wipe_claim()
+    if claim is not None:
+        # Revoked as lost: it may send what it recorded before (with this token), then wipe.
+        response = jsonify(error="wipe", wipe=True, user_id=claim.user_id, csrf=generate_csrf())
+        response.status_code = 401
+    elif not current_user.is_authenticated:
         response = jsonify(error="sign_in_required")
         response.status_code = 401
     else:

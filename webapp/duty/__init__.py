@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("duty", __name__, url_prefix="/duty")
