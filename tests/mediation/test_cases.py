@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Browser, csrf_from
 from tests.factories import make_community, make_station, make_user
+from webapp.duty.services import add_shift
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -526,3 +527,19 @@ def test_success_rate_counts_the_stations_way(client, cast):
     figures_card = client.get("/home/supervisor").get_data(as_text=True).split('id="mediation-figures"')[1]
     assert "<strong>60.0%</strong>" in figures_card.split("</section>")[0]
     assert figures.success_rate(cast["station"].id, start - timedelta(days=9), start).rate is None
+
+
+def test_the_panel_prefers_who_is_on_duty(client, cast):
+    station = cast["station"]
+    early = make_user(station, Role.LAWYER, username="aaa-lawyer")  # first by name
+    lead_id = _accepted_lead(cast)
+    case = services.open_case(
+        db.session.get(Lead, lead_id), db.session.get(User, cast["officer"]), "on_request"
+    )
+    at = utcnow().replace(microsecond=0) + timedelta(days=2)
+    add_shift(
+        station, db.session.get(User, cast["lawyer"]), at - timedelta(hours=1), at + timedelta(hours=4), None
+    )
+    db.session.commit()
+    assert services.propose_panel(case, at)[2].id == cast["lawyer"]  # on duty then
+    assert services.propose_panel(case, at + timedelta(hours=6))[2].id == early.id  # nobody on duty: by name

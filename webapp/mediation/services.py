@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 
 from webapp import access, notices
+from webapp.duty.services import on_duty
 from webapp.extensions import db
 from webapp.leads.codes import (
     CATEGORY_LABELS,
@@ -170,9 +171,9 @@ def add_member(case: MediationCase, person: User | None, role: MemberRole) -> Ca
 def propose_panel(case: MediationCase, at: datetime) -> tuple[User | None, User | None, User | None]:
     """两官一律 for a session at `at`: (officer, prosecutor-mediator, lawyer).
 
-    Today: the case's community officer (else the lead's assignee), and the station's
-    prosecutor-mediators and lawyers — those already on the case first — never anyone a party
-    refused. The duty roster will make this prefer who is on duty at `at`; keep it this one function.
+    The case's community officer (else the lead's assignee); for the other two, the station's
+    prosecutor-mediators and lawyers, preferring whoever is on duty at `at` (the roster), then whoever
+    is already on the case, then by name — never anyone a party refused, never outside a compartment.
     """
     community = case.lead.community
     officer = (
@@ -180,11 +181,12 @@ def propose_panel(case: MediationCase, at: datetime) -> tuple[User | None, User 
     )
     if officer is not None and (officer.id in refused_ids(case) or not _may_join(case, officer)):
         officer = None
+    on_duty_now = {person.id for person in on_duty(db.session.get(Station, case.station_id), at)}
 
     def first(role: MemberRole) -> User | None:
-        candidates = people_for(case, role)
         on_case = {m.user_id for m in case.members if m.role == role}
-        return next((p for p in candidates if p.id in on_case), candidates[0] if candidates else None)
+        ranked = sorted(people_for(case, role), key=lambda p: (p.id not in on_duty_now, p.id not in on_case))
+        return ranked[0] if ranked else None
 
     return officer, first(MemberRole.PROSECUTOR), first(MemberRole.LAWYER)
 
