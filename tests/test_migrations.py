@@ -33,7 +33,8 @@ def test_notifications_keep_subject_link_and_text_across_the_subject_migration(a
     """b7c3e1a9d2f4 turned notification.lead_id into subject + link + text: existing rows (here the
     demo station's) must come back saying what they said, in each reader's language."""
     app_ctx.test_cli_runner().invoke(args=["demo", "load"])
-    # Notices about later record kinds (dispatches, invitations) have no lead_id to go back to.
+    # Notices about later record kinds (dispatches, invitations, mediation cases) have no lead_id to go
+    # back to.
     db.session.execute(text("DELETE FROM notification WHERE subject_kind != 'lead'"))
     db.session.commit()
     before = db.session.execute(NOTIFICATIONS).all()

@@ -12,6 +12,7 @@ from webapp.dv.models import FollowUp, WarningLetter
 from webapp.experts.models import Expert, ExpertInvitation
 from webapp.extensions import db
 from webapp.leads.models import Lead
+from webapp.mediation.models import Agreement, MediationCase
 from webapp.org import services as org
 from webapp.org.models import Community, Role, User
 from webapp.returnvisits.models import ReturnVisit
@@ -89,11 +90,22 @@ PAGES = [
     ("returnvisits.detail", "volunteer", lambda ids: f"/return-visits/{ids['volunteer_return_visit']}"),
     ("residents.file_dispute", None, lambda ids: "/online/"),
     ("residents.progress_page", None, lambda ids: "/online/progress"),
+    ("mediation.index", "officer", lambda ids: "/mediation/"),
+    ("mediation.open_case", "officer", lambda ids: f"/mediation/open/{ids['lead']}"),
+    ("mediation.case", "officer", lambda ids: f"/mediation/{ids['case']}"),
+    ("mediation.case", "mediator", lambda ids: f"/mediation/{ids['case']}"),
+    ("mediation.new_session", "officer", lambda ids: f"/mediation/{ids['open_case']}/sessions/new"),
+    ("mediation.agreement", "officer", lambda ids: f"/mediation/{ids['case']}/agreement"),
+    ("mediation.agreement_print", "officer", lambda ids: f"/mediation/{ids['case']}/agreement/print"),
+    ("mediation.guides", "mediator", lambda ids: "/mediation/guides"),
+    ("mediation.mediators", "supervisor", lambda ids: "/mediation/mediators"),
+    ("mediation.guide", "supervisor", lambda ids: "/mediation/guides/marriage_family"),
 ]
 # Not pages: redirects, JSON, files.
 NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo", "offline.service_worker",
              "offline.module", "offline.manifest", "sync.openapi", "sync.session",
              "dv.pdf", "dv.delivery_receipt",
+             "mediation.agreement_pdf",  # a file
              "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
@@ -131,6 +143,9 @@ def demo(demo_station):
                    ReturnVisit.assignee_id == officer.id, ReturnVisit.state == "pending").limit(1)),
                "volunteer_return_visit": db.session.scalar(select(ReturnVisit.id).where(
                    ReturnVisit.assignee_id == volunteer.id).limit(1))}
+        signed = db.session.scalar(select(Agreement).where(Agreement.signed_at.is_not(None)))
+        open_case = db.session.scalar(select(MediationCase).where(MediationCase.status == "open"))
+        ids |= {"case": signed.case_id, "open_case": open_case.id}
         db.session.remove()
     return ids
 

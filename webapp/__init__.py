@@ -38,6 +38,9 @@ PLUGINS = (
     "webapp.dv.sync",
     "webapp.returnvisits.alerts",
     "webapp.returnvisits.sync",
+    "webapp.leads.mediation",  # hears mediation's case_concluded and takes the lead's step
+    "webapp.mediation.services",  # mediation's notification kinds
+    "webapp.mediation.sweep",
     "webapp.notify.sweep",
     "webapp.audit.anchors",
 )
@@ -186,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.experts import views as expert_views
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
+    from webapp.mediation import views as mediation_views
     from webapp.notify import views as notify_views
     from webapp.offline import views as offline_views
     from webapp.org import views as org_views
@@ -197,7 +201,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
                    offline_views, health, audit_views, duty_views, expert_views, youth_views, dv_views,
-                   return_visit_views, resident_views):
+                   return_visit_views, resident_views, mediation_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

@@ -55,6 +55,7 @@ from webapp.leads.deadlines import parse_deadlines
 from webapp.leads.lifecycle import STEPS
 from webapp.leads.models import Lead, LeadPhoto
 from webapp.leads.services import LeadInput, PartyInput, register_lead
+from webapp.mediation.models import Agreement, CaseMember, MediationCase
 from webapp.notify.models import Notification, PushSubscription
 from webapp.notify.push import endpoint_hash
 from webapp.org.models import Community, GrantStatus, Role, RoleGrant, User
@@ -91,6 +92,11 @@ LEAD_SPECS = {
 }
 LEAD_KINDS = tuple(LEAD_SPECS)
 CLOSED = {kind: f"{kind}_closed" for kind in LEAD_KINDS}
+# Each lead kind has a mediation case (with a draft agreement): its mediator is on the plain and DV
+# cases of community A, its lawyer on the plain case of B — the DV case must stay in its compartment.
+CASE_OF = {kind: "case_" + kind.removeprefix("lead_") for kind in LEAD_KINDS}
+CASE_MEMBERS = {"lead_plain_a": (Role.MEDIATOR, "mediator"), "lead_dv_a": (Role.MEDIATOR, "mediator"),
+                "lead_plain_b": (Role.LAWYER, "lawyer")}
 # The youth team's sealed records (a profile and its session) and an outreach event (no personal data).
 YOUTH_KINDS = ("youth_profile", "youth_session", "outreach")
 # The DV task force's records live in lead_dv_a's compartment: an issued letter (with a delivery and
@@ -102,7 +108,7 @@ RETURN_VISITS = {"return_visit_plain": ("lead_plain_a_closed", 1, "officer"),
                  "return_visit_dv": ("lead_dv_a_closed", 1, "officer"),
                  "return_visit_given": ("lead_plain_a_closed", 2, "volunteer")}
 RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS,
-                *DV_KINDS, *RETURN_VISITS)
+                *DV_KINDS, *RETURN_VISITS, *CASE_OF.values())
 
 
 def marker(kind: str) -> str:
@@ -221,6 +227,19 @@ def world(app):
             for one in (lead, twin):
                 world.photos[next(k for k, v in world.ids.items() if v == one.id)] = db.session.scalar(
                     select(LeadPhoto.id).where(LeadPhoto.lead_id == one.id))
+        for kind, case_kind in CASE_OF.items():
+            case = MediationCase(station_id=station.id, lead_id=world.ids[kind], origin="on_request",
+                                 opened_by_id=people[Role.SUPERVISOR.value].id,
+                                 consent_note=f"Consent {marker(case_kind)} given")
+            if kind in CASE_MEMBERS:
+                role, persona = CASE_MEMBERS[kind]
+                case.members.append(CaseMember(user_id=people[persona].id, role=persona))
+            case.agreement = Agreement(parties=f"Parties {marker(case_kind)}", facts="f", issues="i",
+                                       responsibilities="r", terms="t", performance="p",
+                                       perform_by=date(2026, 12, 31))
+            db.session.add(case)
+            db.session.flush()
+            world.ids[case_kind] = case.id
         _make_dv_records(world, people)
         visit, _created = record_visit(people[Role.VOLUNTEER.value], VisitInput(
             household="和平里9栋", visited_on=date(2026, 11, 1),
@@ -350,7 +369,11 @@ def sees(world: World, user: User | None, kind: str) -> bool:
         return access.find_followup(user, record_id) is not None
     if kind in RETURN_VISITS:
         return access.find_return_visit(user, record_id) is not None
-    return access.visible_lead(user, record_id) is not None
+    if kind.startswith("case_"):
+        return access.find_mediation_case(user, record_id) is not None
+    # A lead's story is also shown in its mediation case, to the people on the case.
+    return access.visible_lead(user, record_id) is not None or (
+        kind in CASE_OF and access.find_mediation_case(user, world.ids[CASE_OF[kind]]) is not None)
 
 
 def lead_view(world, user, kind, **_):
@@ -451,6 +474,33 @@ def station_record(world, user, kind, **_):
     return ALLOW  # same station: the route's rule (admins) decides
 
 
+def case_view(world, user, kind, **_):
+    return ALLOW if access.find_mediation_case(user, world.ids[kind]) is not None else 404
+
+
+def case_rule(rule):
+    """A case action: 404 for a case the person may not see, then the access rule (403)."""
+
+    def verdict(world, user, kind, **_):
+        case = access.find_mediation_case(user, world.ids[kind])
+        if case is None:
+            return 404
+        return ALLOW if rule(user, case) else 403
+
+    return verdict
+
+
+def case_opening(world, user, kind, **_):
+    lead = access.find_case(user, world.ids[kind])
+    if lead is None:
+        return 404
+    return ALLOW if access.can_open_case(user, lead) else 403
+
+
+def signed_agreement(world, user, kind, **_):
+    return 404  # the matrix's agreements are drafts: no PDF exists for anyone
+
+
 def station_grant(world, user, kind, **_):
     grant = db.session.get(RoleGrant, world.ids[kind])
     return ALLOW if grant.user.station_id == user.station_id else 404
@@ -473,6 +523,7 @@ class RecordRoute:
 
 
 LEAD_AND_TWINS = (*LEAD_KINDS, *CLOSED.values())
+CASES = tuple(CASE_OF.values())
 RECORD_ROUTES: dict[str, RecordRoute] = {
     "leads.detail": RecordRoute(LEAD_AND_TWINS, lead_view),
     "leads.photo": RecordRoute(LEAD_AND_TWINS, lead_view, body="image"),
@@ -537,6 +588,21 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     # Decisions on the issued letter: refused for its state (409) even for those who may decide.
     **{f"dv.{action}": RecordRoute(("letter_dv_a",), dv_letter_action(action), methods=("POST",), htmx=False,
                                    refused_for_state=(409,)) for action in ("approve", "refuse", "issue")},
+    # Mediation: opening from a lead; the case page and its forms (empty posts are merely invalid).
+    "mediation.open_case": RecordRoute(LEAD_KINDS, case_opening, methods=("GET", "POST"),
+                                       refused_for_state=(422,)),
+    "mediation.case": RecordRoute(CASES, case_view),
+    "mediation.agreement": RecordRoute(CASES, case_view),
+    "mediation.agreement_print": RecordRoute(CASES, case_view),
+    "mediation.agreement_pdf": RecordRoute(CASES, signed_agreement, htmx=False, body="file"),
+    "mediation.new_session": RecordRoute(CASES, case_rule(access.can_record_session)),
+    "mediation.tick": RecordRoute(CASES, case_rule(access.can_record_session), methods=("POST",),
+                                  refused_for_state=(409, 422)),
+    **{endpoint: RecordRoute(CASES, case_rule(access.can_manage_case), methods=("POST",),
+                             refused_for_state=(409, 422))
+       for endpoint in ("mediation.add_member", "mediation.consent", "mediation.refuse", "mediation.conclude",
+                        "mediation.sign", "mediation.hand_copy", "mediation.term_done")},
+    "mediation.guide": RecordRoute(("guide",), station_record),
 }
 # Routes that answer about records in their own way, with their own probe below.
 OWN_PROBES = {"sync.sync": "test_sync_answers_follow_the_step_rules"}
@@ -573,6 +639,8 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "letter_id": lambda world, kind, step: world.ids[kind],
     "delivery_id": lambda world, kind, step: world.ids["delivery"],
     "followup_id": lambda world, kind, step: world.ids[kind],
+    "case_id": lambda world, kind, step: world.ids[kind],
+    "category": lambda world, kind, step: "marriage_family",
 }
 
 

@@ -155,7 +155,7 @@ def load_demo_leads(deadlines: dict[Risk, Deadline], max_photo_bytes: int) -> in
             gps_accuracy_m=12.0 if spec.gps else None, parties=list(spec.parties),
         ), deadlines, max_photo_bytes)
         lead = result.lead
-        _age(lead, deadlines, timedelta(hours=spec.age_hours))
+        age_lead(lead, deadlines, timedelta(hours=spec.age_hours))
         for index, (actor, step, params) in enumerate(spec.steps):
             # Steps are spread over the lead's age, so the timeline reads like real work.
             spacing = max(spec.age_hours, 1) / (len(spec.steps) + 2)
@@ -169,7 +169,7 @@ def load_demo_leads(deadlines: dict[Risk, Deadline], max_photo_bytes: int) -> in
     return added
 
 
-def _age(lead: Lead, deadlines: dict[Risk, Deadline], age: timedelta) -> None:
+def age_lead(lead: Lead, deadlines: dict[Risk, Deadline], age: timedelta) -> None:
     """Move a just-registered lead's clock back by `age`, as if it had arrived then."""
     for event in lead.events:
         event.at -= age

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from flask import url_for
 from flask_login import current_user
@@ -14,6 +14,8 @@ from webapp.dv.models import LetterStatus
 from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
+from webapp.mediation import services as mediation
+from webapp.mediation.figures import success_rate
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import never_stored, readable_offline, render_page
@@ -50,6 +52,8 @@ def officer():
         "home/officer.html", block="work_rows", work=work, now=now,
         dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
         return_visits=return_visits, keep=offline_copies(work) + return_visit_copies(return_visits),
+        terms=mediation.terms_for(current_user, now.astimezone(STATION_TZ).date()),
+        today=now.astimezone(STATION_TZ).date(), sessions=mediation.upcoming_sessions(current_user, now),
         communities=communities, volunteer_counts={c.id: org.volunteers_in(c) for c in communities},
     ))
 
@@ -71,6 +75,7 @@ def supervisor():
         return_visits=return_visits, communities=org.communities(station),
         role_counts=org.role_counts(station),
         pending_grants=org.pending_grants(station),
+        mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
     ))
 
 
@@ -78,16 +83,20 @@ def _my_followups(now) -> dv_queries.FollowUps:
     return dv_queries.followups(current_user, now.astimezone(STATION_TZ).date(), mine_only=True)
 
 
-@bp.route("/mediation")
+def _start_of_year(now: datetime) -> datetime:
+    """January 1st, midnight in Shanghai: the station counts its figures by calendar year."""
+    local = now.astimezone(STATION_TZ)
+    return datetime(local.year, 1, 1, tzinfo=STATION_TZ).astimezone(UTC)
+
+
+@bp.route("/mediation", endpoint="mediation")
 @roles_required(*MEDIATION_ROLES)
-def mediation():
-    station = current_user.station
-    return readable_offline(render_page(
-        "home/mediation.html",
-        mediators=org.people_with_role(station, Role.MEDIATOR),
-        lawyers=org.people_with_role(station, Role.LAWYER),
-        experts=org.people_with_role(station, Role.EXPERT),
-    ))
+def mediation_home():
+    """Mediators (prosecutor-mediators too) and lawyers: their upcoming sessions and their cases."""
+    now = utcnow()
+    return readable_offline(render_page("home/mediation.html", block="session_rows", now=now,
+                                        sessions=mediation.upcoming_sessions(current_user, now),
+                                        cases=mediation.cases_of(current_user)))
 
 
 @bp.route("/dv-team")
