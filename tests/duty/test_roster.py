@@ -9,13 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Browser
-from tests.factories import commit, make_community, make_station, make_user
+from tests.factories import commit, make_station, make_user
 from webapp.duty.models import DutyShift
 from webapp.duty.services import (
     DutyError,
     add_shift,
     on_duty,
-    propose_panel_people,
     shift_window,
     week_start,
 )
@@ -95,21 +94,6 @@ def test_on_duty_is_in_the_order_dispatch_tries(app_ctx):
     first.is_enabled = False
     assert on_duty(station, at(MONDAY, 10), Role.MEDIATOR) == [early, third]
     assert on_duty(make_station("EMPTY-PS"), at(MONDAY, 10)) == []
-
-
-def test_the_proposed_panel_is_officer_mediator_on_duty_and_a_lawyer(app_ctx):
-    station = make_station()
-    officer = make_user(station, Role.OFFICER)
-    community = make_community(station, officer=officer)
-    mediator, lawyer_on, lawyer_any = (make_user(station, Role.MEDIATOR), make_user(station, Role.LAWYER),
-                                       make_user(station, Role.LAWYER, username="aaa-lawyer"))
-    add_shift(station, mediator, at(MONDAY, 8), at(MONDAY, 20), None)
-    add_shift(station, lawyer_on, at(MONDAY, 9), at(MONDAY, 18), None)
-    panel = propose_panel_people(station, community, at(MONDAY, 10))
-    assert (panel.officer, panel.mediator, panel.lawyer) == (officer, mediator, lawyer_on)
-    night = propose_panel_people(station, community, at(MONDAY, 22))
-    assert (night.officer, night.mediator, night.lawyer) == (officer, None, lawyer_any)  # any lawyer
-    assert propose_panel_people(station, None, at(MONDAY, 10)).officer is None
 
 
 # --- the week page ---------------------------------------------------------------------------------

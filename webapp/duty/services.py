@@ -7,7 +7,6 @@ put on the roster first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from webapp.duty.models import DutyShift
 from webapp.extensions import db
-from webapp.org.models import Community, Role, Station, User, UserRole
+from webapp.org.models import Role, Station, User, UserRole
 from webapp.timeutil import STATION_TZ
 
 # Who can be on the roster: mediators (incl. the prosecutor-mediator) and lawyers.
@@ -119,34 +118,3 @@ def on_duty(station: Station, at: datetime, *roles: Role) -> list[User]:
     if roles:
         people = [person for person in people if person.has_role(*roles)]
     return people
-
-
-def is_prosecutor_mediator(person: User) -> bool:
-    """The prosecutor-mediator of "two officials and a lawyer". The mediation feature owns the
-    flag; until it is there, no one is marked and any on-duty mediator stands in."""
-    return bool(getattr(person, "is_prosecutor_mediator", False))
-
-
-@dataclass(frozen=True)
-class PanelPeople:
-    """Who the app proposes for a session's "two officials and a lawyer" (两官一律)."""
-
-    officer: User | None
-    mediator: User | None
-    lawyer: User | None
-
-
-def propose_panel_people(station: Station, community: Community | None, at: datetime) -> PanelPeople:
-    """The community's officer; the on-duty prosecutor-mediator, else the first on-duty mediator;
-    the first on-duty lawyer, else any lawyer of the station. Any of them may be None."""
-    officer = community.officer if community is not None and community.station_id == station.id else None
-    if officer is not None and not officer.is_enabled:
-        officer = None
-    mediators = on_duty(station, at, Role.MEDIATOR)
-    mediator = next((m for m in mediators if is_prosecutor_mediator(m)), mediators[0] if mediators else None)
-    lawyers = on_duty(station, at, Role.LAWYER)
-    lawyer = lawyers[0] if lawyers else db.session.scalar(
-        select(User).join(UserRole)
-        .where(User.station_id == station.id, User.is_enabled.is_(True), UserRole.role == Role.LAWYER.value)
-        .order_by(User.display_name, User.id).limit(1))
-    return PanelPeople(officer=officer, mediator=mediator, lawyer=lawyer)
