@@ -31,6 +31,7 @@ from webapp.mediation.models import (
 from webapp.mediation.sweep import remind_court_confirmation, warn_overdue_terms
 from webapp.notify.models import Notification
 from webapp.org.models import Role, User
+from webapp.returnvisits.models import ReturnVisit
 from webapp.timeutil import STATION_TZ, utcnow
 
 
@@ -114,7 +115,7 @@ def _session(person, case_id, cast, **fields):
     return _post(person, f"/mediation/{case_id}/sessions/new", data)
 
 
-def test_a_full_case_from_lead_to_resolution(client, cast):
+def test_a_full_case_from_lead_to_closing(client, cast):
     lead_id = _accepted_lead(cast)
     officer = _signed_in(client, "officer")
     assert "/mediation/open/" in client.get(f"/leads/{lead_id}").get_data(as_text=True)
@@ -226,6 +227,17 @@ def test_a_full_case_from_lead_to_resolution(client, cast):
         )
         == "resolve"
     )
+
+    # The loop closes: resolving scheduled a return visit; the officer finds the parties holding
+    # to the agreement and the lead is closed, through its own steps.
+    [visit] = db.session.scalars(select(ReturnVisit).where(ReturnVisit.lead_id == lead_id)).all()
+    assert visit.assignee_id == cast["officer"] and visit.is_pending
+    recorded = officer.post(f"/return-visits/{visit.id}/record",
+                            {"result": "holding", "note": "已按期支付", "return_visit_id": str(visit.id)},
+                            from_page=f"/return-visits/{visit.id}")
+    assert recorded.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Lead, lead_id).status == Status.CLOSED
 
 
 def test_pdf_hash_is_stable_and_court_confirmation_reminds_once(client, cast):
