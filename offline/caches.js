@@ -10,6 +10,13 @@ self.BeatbookCaches = (() => {
     await cache.addAll(CONFIG.shell);
   }
 
+  // Whom the kept outbox page was made for (its X-Signed-In), or null when there is none.
+  async function shellMadeFor() {
+    const page = await caches.match(CONFIG.outboxPage, { cacheName: SHELL });
+    const owner = page && page.headers.get("X-Signed-In");
+    return owner !== null && owner !== undefined && /^\d{1,15}$/.test(owner) ? Number(owner) : null;
+  }
+
   async function cleanup() {
     for (const name of await caches.keys()) {
       if (name.startsWith("beatbook-") && name !== SHELL && !name.startsWith(`${PAGES}-`)) await caches.delete(name);
@@ -28,5 +35,5 @@ self.BeatbookCaches = (() => {
     for (const name of await caches.keys()) if (name.startsWith("beatbook-")) await caches.delete(name);
   }
 
-  return { SHELL, PAGES, precache, cleanup, clearAll, keepOnly };
+  return { SHELL, PAGES, precache, shellMadeFor, cleanup, clearAll, keepOnly };
 })();

@@ -68,8 +68,12 @@ self.BeatbookSession = (() => {
     await save();
     if (same) return;
     await self.BeatbookCaches.keepOnly(pagesCache(userId));
-    // The kept offline and outbox pages were made for the previous person: make them anew.
-    await self.BeatbookCaches.precache().catch(() => {});
+    // The kept offline and outbox pages name the person they were made for: made for someone
+    // else (or nobody), make them anew. On a first visit the install just made them for this
+    // person: fetching them again would add a tenth to the phone's first download.
+    if ((await self.BeatbookCaches.shellMadeFor()) !== userId) {
+      await self.BeatbookCaches.precache().catch(() => {});
+    }
   }
 
   // Signing out on this phone: nobody, and nothing remembered.

@@ -16,14 +16,26 @@ from webapp.org.models import Role
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_response_has_a_strict_content_security_policy(client):
-    for path in ("/login", "/static/js/app.js", "/healthz", "/nothing-here"):
+def test_every_document_and_the_worker_have_a_strict_content_security_policy(client):
+    for path in ("/login", "/sw.js", "/healthz", "/nothing-here", "/static/nothing-here.js"):
         policy = client.get(path).headers["Content-Security-Policy"]
         directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
         assert directives["script-src"] == "'self'"
         assert directives["style-src"] == "'self'"
         assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
         assert "unsafe" not in policy
+
+
+def test_files_a_page_loads_carry_no_document_policies(client):
+    """A stylesheet or script is governed by its page's policy; repeating it on every file only
+    weighs on a phone's first visit. They still must not be sniffed as something else."""
+    worker = client.get("/sw.js").get_data(as_text=True)
+    module = re.search(r'"(/offline/[a-z]+\.js\?v=[^"]+)"', worker).group(1)
+    for path in ("/static/js/app.js", module):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Content-Security-Policy" not in response.headers and "X-Frame-Options" not in response.headers
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 INLINE = [

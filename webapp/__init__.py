@@ -59,6 +59,9 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
 ))
 
+# Files a page or the worker loads (versioned, immutable): no document-policy headers on them.
+SUBRESOURCE_ENDPOINTS = frozenset({"static", "offline.module"})
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app; `test_config` overrides the environment-derived settings."""
@@ -143,9 +146,12 @@ def _init_extensions(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        # The policy headers govern documents and the worker; on a stylesheet, script or icon they
+        # do nothing but cost ~330 bytes each, a fifth of a phone's first visit.
+        if request.endpoint not in SUBRESOURCE_ENDPOINTS or response.mimetype == "text/html":
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if app.config["BEATBOOK_HTTPS"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
