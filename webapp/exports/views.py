@@ -41,6 +41,12 @@ def leads():
     """GET: the list as a file, or (above the inline limit) a page offering to prepare it.
     POST: queue the large one."""
     values = request.form if request.method == "POST" else request.args
+    if request.method == "GET" and "format" not in values:
+        try:
+            filters = filters_dict(parse_filters(values))
+        except BadFilter:
+            return _bad(_("A filter of this export is not one the lead list knows."))
+        return render_page("exports/choose.html", filters=filters)
     fmt = _format(values)
     if fmt is None:
         return _bad(_("Choose Excel or CSV."))
@@ -99,6 +105,9 @@ def _month(value: str) -> date | None:
 @bp.route("/monthly")
 @allow(can_export_monthly)
 def monthly():
+    if "format" not in request.args and "month" not in request.args:
+        this_month = utcnow().astimezone(STATION_TZ).strftime("%Y-%m")
+        return render_page("exports/monthly.html", this_month=this_month)
     fmt = _format(request.args)
     month = _month(request.args.get("month", ""))
     if fmt is None or month is None:
