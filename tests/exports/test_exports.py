@@ -305,3 +305,29 @@ def test_a_large_export_is_a_job_with_an_inbox_link_for_its_maker_only(cast):
         assert db.session.scalar(select(ExportFile.id)) is None
     finally:
         app.config["BEATBOOK_EXPORT_INLINE_ROWS"] = 2000
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"format": "pdf"},
+        {"format": "xlsx", "community_id": "99999999999999999999"},
+        {"format": "csv", "q": "a\x00b"},
+        {"format": "csv", "risk": "purple"},
+        {},
+    ],
+)
+def test_bad_queued_exports_are_refused_and_queue_nothing(cast, data):
+    sup = signed_in(cast["app"], "sup")
+    response = sup.post("/exports/leads", data, from_page="/exports/leads")
+    assert response.status_code == 400
+    assert db.session.scalar(select(ExportFile.id)) is None
+    assert not [name for name, _args in queued_jobs() if name.endswith("build_export")]
+    assert exports_audited() == []
+
+
+def test_a_volunteer_cannot_queue_an_export(cast):
+    vol = signed_in(cast["app"], "vol")
+    response = vol.post("/exports/leads", {"format": "xlsx"}, from_page="/account")
+    assert response.status_code == 403
+    assert db.session.scalar(select(ExportFile.id)) is None

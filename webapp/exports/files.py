@@ -34,7 +34,7 @@ class Table:
 
 def local(value: datetime | None) -> datetime | None:
     """A stored UTC time as the station's wall-clock time (Excel has no time zones)."""
-    return value.astimezone(STATION_TZ).replace(tzinfo=None) if value else None
+    return value.astimezone(STATION_TZ).replace(tzinfo=None, microsecond=0) if value else None
 
 
 def _cell(value):
