@@ -10,6 +10,7 @@ from tests.conftest import Browser
 from webapp.duty.models import DispatchCall
 from webapp.dv.models import FollowUp, WarningLetter
 from webapp.experts.models import Expert, ExpertInvitation
+from webapp.exports.models import ExportFile
 from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.mediation.models import Agreement, MediationCase
@@ -51,6 +52,9 @@ PAGES = [
     ("visits.new", "volunteer", lambda ids: "/visits/new"),
     ("visits.detail", "volunteer", lambda ids: f"/visits/{ids['visit']}"),
     ("notify.index", "officer", lambda ids: "/inbox/"),
+    ("exports.leads", "supervisor", lambda ids: "/exports/leads"),
+    ("exports.monthly", "supervisor", lambda ids: "/exports/monthly"),
+    ("exports.status", "supervisor", lambda ids: f"/exports/{ids['export']}"),
     ("offline.offline_page", "volunteer", lambda ids: "/offline"),
     ("offline.outbox_page", "volunteer", lambda ids: "/outbox"),
     ("notify.devices", "officer", lambda ids: "/inbox/devices"),
@@ -106,6 +110,7 @@ NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo
              "offline.module", "offline.manifest", "sync.openapi", "sync.session",
              "dv.pdf", "dv.delivery_receipt",
              "mediation.agreement_pdf",  # a file
+             "exports.download",  # a file
              "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
 
 
@@ -145,7 +150,8 @@ def demo(demo_station):
                    ReturnVisit.assignee_id == volunteer.id).limit(1))}
         signed = db.session.scalar(select(Agreement).where(Agreement.signed_at.is_not(None)))
         open_case = db.session.scalar(select(MediationCase).where(MediationCase.status == "open"))
-        ids |= {"case": signed.case_id, "open_case": open_case.id}
+        ids |= {"case": signed.case_id, "open_case": open_case.id,
+                "export": db.session.scalar(select(ExportFile.id).limit(1))}
         db.session.remove()
     return ids
 

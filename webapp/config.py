@@ -78,6 +78,8 @@ def load_config(instance_path: Path) -> dict:
         # (the outbox asks for a fresh token when an old one is refused).
         "WTF_CSRF_TIME_LIMIT": _int("BEATBOOK_CSRF_HOURS", 12) * 3600,
         "BEATBOOK_HTTPS": https,
+        # Exports with more rows than this are prepared by a job (progress page, inbox link).
+        "BEATBOOK_EXPORT_INLINE_ROWS": _int("BEATBOOK_EXPORT_INLINE_ROWS", 2000),
         # Supervisors and admins are signed out after this long without a request (phones of
         # other roles stay signed in for the patrol: BEATBOOK_REMEMBER_DAYS).
         "BEATBOOK_IDLE_MINUTES": _int("BEATBOOK_IDLE_MINUTES", 30),

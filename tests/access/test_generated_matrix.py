@@ -49,6 +49,7 @@ from webapp.dv.services import (
     request_letter,
 )
 from webapp.experts.services import ExpertInput, invite, save_expert
+from webapp.exports.models import ExportFile
 from webapp.extensions import db
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -107,7 +108,7 @@ DV_KINDS = ("letter_dv_a", "followup_dv_a")
 RETURN_VISITS = {"return_visit_plain": ("lead_plain_a_closed", 1, "officer"),
                  "return_visit_dv": ("lead_dv_a_closed", 1, "officer"),
                  "return_visit_given": ("lead_plain_a_closed", 2, "volunteer")}
-RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", *YOUTH_KINDS,
+RECORD_KINDS = (*LEAD_KINDS, *CLOSED.values(), "visit", "notification", "device", "export", *YOUTH_KINDS,
                 *DV_KINDS, *RETURN_VISITS, *CASE_OF.values())
 
 
@@ -259,6 +260,13 @@ def world(app):
                             subject_id=world.ids["lead_plain_a"], link=f"/leads/{world.ids['lead_plain_a']}",
                             text=f"Notice {marker('notification')}", dedupe_key="gm-matrix")
         db.session.add(note)
+        # A prepared export file: its maker's (the officer's) alone.
+        export = ExportFile(owner_id=officer.id, fmt="csv", status="done", rows_total=1, rows_done=1,
+                            expires_at=utcnow() + timedelta(hours=24),
+                            data=f"Export {marker('export')}".encode())
+        db.session.add(export)
+        db.session.flush()
+        world.ids["export"] = export.id
         _duty_and_experts(world, people, officer)
         for kind, (lead_kind, attempt, assignee) in RETURN_VISITS.items():
             lead = db.session.get(Lead, world.ids[lead_kind])
@@ -357,7 +365,7 @@ def sees(world: World, user: User | None, kind: str) -> bool:
     record_id = world.ids.get(kind)
     if kind == "visit":
         return access.find_own_visit(user, record_id) is not None
-    if kind in ("notification", "device"):
+    if kind in ("notification", "device", "export"):
         return user.id == world.users[Role.OFFICER.value]
     if kind in ("youth_profile", "youth_session"):  # a session is seen on its profile's page only
         return access.find_profile(user, world.ids["youth_profile"]) is not None
@@ -540,6 +548,8 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
                                        refused_for_state=(422,)),
     "notify.open_notification": RecordRoute(("notification",), officers_own, methods=("POST",)),
     "notify.unsubscribe": RecordRoute(("device",), officers_own, methods=("POST",)),
+    "exports.status": RecordRoute(("export",), officers_own),
+    "exports.download": RecordRoute(("export",), officers_own),
     "org.community": RecordRoute(("community",), station_record),
     "org.grid": RecordRoute(("grid",), station_record),
     "org.user": RecordRoute(("user",), station_record),
@@ -624,6 +634,7 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "step": lambda world, kind, step: step,
     "visit_id": lambda world, kind, step: world.ids[kind],
     "notification_id": lambda world, kind, step: world.ids[kind],
+    "export_id": lambda world, kind, step: world.ids[kind],
     "device_id": lambda world, kind, step: fresh_device(world),
     "community_id": lambda world, kind, step: world.community,
     "grid_id": lambda world, kind, step: world.grid,

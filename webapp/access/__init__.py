@@ -56,6 +56,7 @@ from webapp.access.experts import (
     seen_invitation,
     station_expert,
 )
+from webapp.access.exports import can_export_leads, can_export_monthly, find_export, own_export
 from webapp.access.leads import (
     ASSIGNABLE_ROLES,
     can_be_assigned,
@@ -115,6 +116,7 @@ from webapp.access.youth import (
 )
 
 __all__ = [
+    "can_export_leads", "can_export_monthly", "find_export", "own_export",
     "ASSIGNABLE_ROLES",
     "DECLARED_ELSEWHERE",
     "HOME_BY_ROLE",

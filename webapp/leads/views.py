@@ -35,7 +35,7 @@ from webapp.leads.services import possible_duplicates
 from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org import services as org
 from webapp.rendering import never_stored, readable_offline, render_page, see_other
-from webapp.timeutil import utcnow
+from webapp.timeutil import STATION_TZ, utcnow
 from webapp.visits.models import Visit
 
 
@@ -220,6 +220,8 @@ def index():
         communities=org.communities(current_user.station), risk_labels=RISK_SHORT_LABELS,
         queue_counts=queries.queue_counts(current_user, utcnow())
         if can_see_queues(current_user) else None,
+        monthly_export=access.can_export_monthly(current_user),
+        this_month=utcnow().astimezone(STATION_TZ).strftime("%Y-%m"),
     )
 
 
