@@ -160,17 +160,17 @@ def lead_counts(scope: Scope, period: Period) -> LeadCounts:
     counts = LeadCounts()
     # One grouped statement: (source, category, risk, community, grid) → count, and the flags summed.
     rows = db.session.execute(
-        select(Lead.source, Lead.category, func.coalesce(Lead.risk, UNGRADED), Lead.community_id,
+        select(Lead.source, Lead.category, Lead.risk, Lead.community_id,
                Lead.grid_id, func.count(), func.sum(case((Lead.flag_dv, 1), else_=0)),
                func.sum(case((Lead.flag_minor, 1), else_=0)))
         .where(base)
-        .group_by(Lead.source, Lead.category, func.coalesce(Lead.risk, UNGRADED), Lead.community_id,
-                  Lead.grid_id)
+        .group_by(Lead.source, Lead.category, Lead.risk, Lead.community_id, Lead.grid_id)
     ).all()
     for source, category, risk, community_id, grid_id, n, dv, minor in rows:
         counts.total += n
         counts.by_source[source] = counts.by_source.get(source, 0) + n
         counts.by_category[category] = counts.by_category.get(category, 0) + n
+        risk = risk or UNGRADED
         counts.by_risk[risk] = counts.by_risk.get(risk, 0) + n
         counts.by_community[community_id] = counts.by_community.get(community_id, 0) + n
         counts.by_grid[grid_id] = counts.by_grid.get(grid_id, 0) + n
