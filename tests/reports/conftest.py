@@ -101,6 +101,7 @@ def hand(app_ctx) -> Station1:
     a = make_community(station, officer=officer, boundary=SQUARE)
     b = make_community(station, boundary=EAST)
     grid_a = make_grid(a)
+    grid_a.boundary = SQUARE  # the grid covers all of A
     volunteer = make_user(station, Role.VOLUNTEER, community=b, in_volunteer_branch=True)
     stranger = make_user(other, Role.OFFICER)
     past = datetime(2020, 1, 1, tzinfo=UTC)
