@@ -27,7 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
 PAGES = [(None, "/login"), ("volunteer", "/leads/new"), ("officer", "/home/officer"),
          ("supervisor", "/home/supervisor"), (None, "/online/"), (None, "/experts/public"),
          ("mediator", "/home/mediation"), ("expert", "/experts/mine"), ("dvteam", "/home/dv-team"),
-         ("youth", "/home/youth-team")]
+         ("youth", "/home/youth-team"), ("supervisor", "/reports/")]
 
 
 def start_server() -> tuple[subprocess.Popen, str]:

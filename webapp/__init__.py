@@ -201,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.notify import views as notify_views
     from webapp.offline import views as offline_views
     from webapp.org import views as org_views
+    from webapp.reports import views as report_views
     from webapp.residents import views as resident_views
     from webapp.returnvisits import views as return_visit_views
     from webapp.sync import views as sync_views
@@ -209,7 +210,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
                    offline_views, health, audit_views, duty_views, expert_views, youth_views, dv_views,
-                   return_visit_views, resident_views, mediation_views, export_views):
+                   return_visit_views, resident_views, mediation_views, export_views, report_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

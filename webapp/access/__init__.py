@@ -1,7 +1,7 @@
 """Who may see and do what: the one place that decides. Views and services ask here; nothing else does.
 
 One module per record kind (`leads`, `visits`, `org`, `duty`, `experts`, `youth`, `dv`,
-`mediation`) and the core
+`mediation`, `reports`) and the core
 (`base`: the view decorator, role rules); one surface: import from `webapp.access`. The low features
 (org, notify, sync) import `webapp.access.base` or `webapp.access.org` directly: the surface also
 loads the leads rules, and through them the leads models, which those features must not depend on.
@@ -92,6 +92,7 @@ from webapp.access.mediation import (
     mediation_case_scope,
 )
 from webapp.access.org import community_grid, station_community, station_person
+from webapp.access.reports import SMALL_COUNT, can_drill_down, can_drill_into_flag, can_see_reports
 from webapp.access.returnvisits import (
     can_do_return_visits,
     can_reassign_return_visit,
@@ -189,6 +190,10 @@ __all__ = [
     "outreach_scope",
     "own_visit",
     "profile_scope",
+    "SMALL_COUNT",
+    "can_drill_down",
+    "can_drill_into_flag",
+    "can_see_reports",
     "public",
     "return_visit_scope",
     "roles_required",

@@ -38,6 +38,8 @@ class Lead(db.Model):
         Index("ix_lead_supervised", "station_id", sqlite_where=text("supervised_until IS NOT NULL"),
               postgresql_where=text("supervised_until IS NOT NULL")),
         Index("ix_lead_source_ref", "source_ref"),
+        # The dashboard's figures count a station's leads received in a period (bench/dashboard.py).
+        Index("ix_lead_station_received", "station_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,6 +169,8 @@ class LeadEvent(db.Model):
     """The timeline: who did what, when. Never edited."""
 
     __tablename__ = "lead_event"
+    # The dashboard counts leads that reached an outcome (resolved, failed, transferred) in a period.
+    __table_args__ = (Index("ix_lead_event_to_status_at", "to_status", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)

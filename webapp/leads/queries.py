@@ -33,6 +33,8 @@ class LeadFilters:
     community_id: int | None = None
     flag: str = ""  # dv, minor, watched, repeat, many_people
     queue: str = ""
+    source: str = ""
+    grid_id: int | None = None
 
 
 @dataclass
@@ -55,6 +57,10 @@ def _apply_filters(statement, filters: LeadFilters, now: datetime):
         statement = statement.where(Lead.status == filters.status)
     if filters.community_id:
         statement = statement.where(Lead.community_id == filters.community_id)
+    if filters.grid_id:
+        statement = statement.where(Lead.grid_id == filters.grid_id)
+    if filters.source:
+        statement = statement.where(Lead.source == filters.source)
     flag_columns = {"dv": Lead.flag_dv, "minor": Lead.flag_minor, "watched": Lead.flag_watched,
                     "repeat": Lead.flag_repeat, "many_people": Lead.flag_many_people}
     if filters.flag in flag_columns:

@@ -196,7 +196,10 @@ def _filters_from_args() -> queries.LeadFilters:
         q=args.get("q", "")[:100], category=args.get("category", ""), risk=args.get("risk", ""),
         status=args.get("status", ""), community_id=args.get("community_id", type=db_int),
         flag=args.get("flag", ""), queue=args.get("queue", ""),
+        source=args.get("source", ""), grid_id=args.get("grid_id", type=db_int),
     )
+    if filters.source not in {s.value for s in Source}:
+        filters.source = ""
     if filters.category not in CATEGORY_LABELS:
         filters.category = ""
     if filters.risk not in {r.value for r in Risk}:
