@@ -43,6 +43,7 @@ PLUGINS = (
     "webapp.mediation.sweep",
     "webapp.notify.sweep",
     "webapp.audit.anchors",
+    "webapp.govfeed.listeners",  # a de-identified feed entry per lead event; numbers them each minute
 )
 
 
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.dv import views as dv_views
     from webapp.errors import register_error_handlers
     from webapp.experts import views as expert_views
+    from webapp.govfeed import views as govfeed_views
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
     from webapp.mediation import views as mediation_views
@@ -207,7 +209,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
                    offline_views, health, audit_views, duty_views, expert_views, youth_views, dv_views,
-                   return_visit_views, resident_views, mediation_views):
+                   return_visit_views, resident_views, mediation_views, govfeed_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

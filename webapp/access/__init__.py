@@ -56,6 +56,7 @@ from webapp.access.experts import (
     seen_invitation,
     station_expert,
 )
+from webapp.access.govfeed import FEED_MANAGERS, can_manage_feed, station_token
 from webapp.access.leads import (
     ASSIGNABLE_ROLES,
     can_be_assigned,
@@ -116,6 +117,9 @@ from webapp.access.youth import (
 
 __all__ = [
     "ASSIGNABLE_ROLES",
+    "FEED_MANAGERS",
+    "can_manage_feed",
+    "station_token",
     "DECLARED_ELSEWHERE",
     "HOME_BY_ROLE",
     "MEDIATION_ROLES",
