@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 from webapp.demo import data
 from webapp.demo.devices import load_demo_devices
 from webapp.demo.duty import load_demo_roster
+from webapp.demo.govfeed import load_demo_feed
 from webapp.demo.mediation import load_demo_mediation
 from webapp.demo.residents import load_demo_residents
 from webapp.extensions import db
@@ -91,4 +92,5 @@ def load_demo_station(password: str) -> dict[str, int]:
     added["return visits and online submissions"] = load_demo_residents(
         current_app.config["BEATBOOK_DEADLINES"])
     added["mediation cases"] = load_demo_mediation()
+    added["feed tokens"] = load_demo_feed(station, users)
     return added

@@ -104,14 +104,14 @@ def read_page(station_id: int, cursor: int, limit: int) -> dict:
 # --- tokens ----------------------------------------------------------------------------------------
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def issue_token(station: Station, name: str, by: User) -> tuple[FeedToken, str]:
     """A new token; the plain value is returned once, only its hash is kept."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = FeedToken(station_id=station.id, name=name.strip()[:80], token_hash=_hash(plain),
+    token = FeedToken(station_id=station.id, name=name.strip()[:80], token_hash=token_hash(plain),
                       prefix=plain[:12], created_by_id=by.id, created_at=utcnow())
     db.session.add(token)
     db.session.flush()
@@ -131,7 +131,7 @@ def authenticate(header: str | None) -> tuple[FeedToken, str] | None:
     plain = header[len("Bearer "):].strip()
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 100 or not plain.isascii():
         return None
-    token = db.session.scalar(select(FeedToken).where(FeedToken.token_hash == _hash(plain)))
+    token = db.session.scalar(select(FeedToken).where(FeedToken.token_hash == token_hash(plain)))
     if token is None or token.revoked_at is not None:
         return None
     token.last_used_at = utcnow()
