@@ -35,6 +35,7 @@ PAGES = [
     ("home.youth_team", "youth", lambda ids: "/home/youth-team"),
     ("home.liaison", "liaison", lambda ids: "/home/liaison"),
     ("home.admin", "admin", lambda ids: "/home/admin"),
+    ("govfeed.tokens", "liaison", lambda ids: "/feed/tokens"),
     ("home.no_role", "norole", lambda ids: "/home/none"),
     ("org.communities", "admin", lambda ids: "/admin/communities"),
     ("org.community", "admin", lambda ids: f"/admin/communities/{ids['community']}"),
@@ -114,7 +115,8 @@ NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo
              "dv.pdf", "dv.delivery_receipt",
              "mediation.agreement_pdf",  # a file
              "exports.download",  # a file
-             "auth.login_code"}  # needs a password first: both shapes in tests/auth/test_two_factor.py
+             "auth.login_code",  # needs a password first: both shapes in tests/auth/test_two_factor.py
+             "govfeed.feed"}  # JSON for the liaison's system (bearer token)
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,7 @@ PLUGINS = (
     "webapp.notify.sweep",
     "webapp.audit.anchors",
     "webapp.exports.jobs",  # the export job, its inbox kind and the sweep step deleting expired files
+    "webapp.govfeed.listeners",  # a de-identified feed entry per lead event; numbers them each minute
 )
 
 
@@ -195,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.errors import register_error_handlers
     from webapp.experts import views as expert_views
     from webapp.exports import views as export_views
+    from webapp.govfeed import views as govfeed_views
     from webapp.home import views as home_views
     from webapp.leads import views as lead_views
     from webapp.mediation import views as mediation_views
@@ -210,7 +212,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth_views, home_views, org_views, lead_views, visit_views, notify_views, sync_views,
                    offline_views, health, audit_views, duty_views, expert_views, youth_views, dv_views,
-                   return_visit_views, resident_views, mediation_views, export_views, report_views):
+                   return_visit_views, resident_views, mediation_views, export_views, report_views,
+                   govfeed_views):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
 

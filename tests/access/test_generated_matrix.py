@@ -51,6 +51,8 @@ from webapp.dv.services import (
 from webapp.experts.services import ExpertInput, invite, save_expert
 from webapp.exports.models import ExportFile
 from webapp.extensions import db
+from webapp.govfeed.models import FeedToken
+from webapp.govfeed.services import issue_token
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
 from webapp.leads.lifecycle import STEPS
@@ -299,6 +301,7 @@ def _duty_and_experts(world: World, people: dict[str, User], officer: User) -> N
                                                          user=people[Role.EXPERT.value]))
     world.ids["expert"] = expert.id
     world.ids["invitation"] = invite(lead, expert, "https://meeting.example.cn/gm", now, officer).id
+    world.ids["feed_token"] = issue_token(station, "matrix", officer)[0].id
 
 
 def fresh_shift(world: World) -> int:
@@ -353,6 +356,8 @@ def route_verdict(app, endpoint: str, user: User | None) -> str | int:
         return PUBLIC  # anyone: a page, or on to the sign-in page
     if rule.startswith("signed in"):
         return ALLOW if user is not None else LOGIN
+    if rule.startswith("inside: bearer token"):
+        return 401  # a liaison system's token only: no session, whoever's, opens it (tests/govfeed)
     if rule.startswith("inside:"):
         return ALLOW if user is not None else 401
     raise AssertionError(f"{endpoint}: a rule the matrix cannot read: {rule!r}")
@@ -509,6 +514,11 @@ def signed_agreement(world, user, kind, **_):
     return 404  # the matrix's agreements are drafts: no PDF exists for anyone
 
 
+def station_feed_token(world, user, kind, **_):
+    token = db.session.get(FeedToken, world.ids[kind])
+    return ALLOW if token.station_id == user.station_id else 404
+
+
 def station_grant(world, user, kind, **_):
     grant = db.session.get(RoleGrant, world.ids[kind])
     return ALLOW if grant.user.station_id == user.station_id else 404
@@ -561,6 +571,7 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
     "org.decide_role_grant": RecordRoute(("grant_elsewhere",), station_grant, methods=("POST",),
                                          refused_for_state=(409,)),
     "duty.remove": RecordRoute(("shift",), station_shift, methods=("POST",)),
+    "govfeed.revoke": RecordRoute(("feed_token",), station_feed_token, methods=("POST",)),
     "duty.call": RecordRoute(("call",), seen_call),
     # An empty answer is invalid (422); the holder of the open offer is the only one who may answer.
     "duty.answer": RecordRoute(("call",), seen_call, methods=("POST",), refused_for_state=(409, 422)),
@@ -642,6 +653,7 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "grant_id": lambda world, kind, step: world.ids[kind],
     "decision": lambda world, kind, step: "refuse",
     "shift_id": lambda world, kind, step: fresh_shift(world),
+    "token_id": lambda world, kind, step: world.ids[kind],
     "call_id": lambda world, kind, step: world.ids[kind],
     "expert_id": lambda world, kind, step: world.ids[kind],
     "invitation_id": lambda world, kind, step: world.ids[kind],

@@ -57,6 +57,7 @@ from webapp.access.experts import (
     station_expert,
 )
 from webapp.access.exports import can_export_leads, can_export_monthly, find_export, own_export
+from webapp.access.govfeed import FEED_MANAGERS, can_manage_feed, station_token
 from webapp.access.leads import (
     ASSIGNABLE_ROLES,
     can_be_assigned,
@@ -119,6 +120,9 @@ from webapp.access.youth import (
 __all__ = [
     "can_export_leads", "can_export_monthly", "find_export", "own_export",
     "ASSIGNABLE_ROLES",
+    "FEED_MANAGERS",
+    "can_manage_feed",
+    "station_token",
     "DECLARED_ELSEWHERE",
     "HOME_BY_ROLE",
     "MEDIATION_ROLES",

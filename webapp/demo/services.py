@@ -12,6 +12,7 @@ from webapp.demo import data
 from webapp.demo.devices import load_demo_devices
 from webapp.demo.duty import load_demo_roster
 from webapp.demo.exports import load_demo_exports
+from webapp.demo.govfeed import load_demo_feed
 from webapp.demo.mediation import load_demo_mediation
 from webapp.demo.residents import load_demo_residents
 from webapp.extensions import db
@@ -93,4 +94,5 @@ def load_demo_station(password: str) -> dict[str, int]:
         current_app.config["BEATBOOK_DEADLINES"])
     added["mediation cases"] = load_demo_mediation()
     added["prepared exports"] = load_demo_exports(users)
+    added["feed tokens"] = load_demo_feed(station, users)
     return added

@@ -45,6 +45,15 @@ def _item_schema() -> dict:
                                               "on its own (with errors); the others are applied."}
 
 
+# Other machine-facing endpoints described beside sync (e.g. the government feed): features add
+# their path at import; sync knows none of them.
+_EXTRA_PATHS: dict[str, dict] = {}
+
+
+def register_path(path: str, spec: dict) -> None:
+    _EXTRA_PATHS[path] = spec
+
+
 def openapi_document() -> dict:
     item = _item_schema()
     result = {
@@ -127,5 +136,6 @@ def openapi_document() -> dict:
                             "content": {"application/json": {"schema": wipe}}},
                 },
             }},
+            **_EXTRA_PATHS,
         },
     }
