@@ -1,4 +1,4 @@
-"""Who may see and do what with the youth team's records (DOMAIN.md "Privacy rules" 1 and 6).
+"""Who may see and do what with the youth team's records (docs/domain.md, "Privacy" 1 and 6).
 
 Assistance profiles and their sessions are sealed: the youth team and the supervisors of the
 station only. For everyone else they do not exist — every query that lists, searches, counts,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-# Supporting evidence (DOMAIN.md: the abuser's admission, or the victim's statement or a witness plus
-# one supporting item).
+# Supporting evidence (docs/domain.md, "Domestic violence": the abuser's admission, or the
+# victim's statement or a witness plus one supporting item).
 EVIDENCE_LABELS = {
     "admission": _l("The abuser's admission"),
     "victim_statement": _l("The victim's statement"),

@@ -69,8 +69,8 @@ class LetterInput:
 
 
 def check_evidence(codes: list[str]) -> None:
-    """DOMAIN.md: the abuser's admission, or the victim's statement or a witness plus one supporting
-    item."""
+    """docs/domain.md ("Domestic violence"): the abuser's admission, or the victim's statement or a
+    witness plus one supporting item."""
     chosen = set(codes)
     if not chosen or chosen - EVIDENCE_LABELS.keys():
         raise DvError("bad_evidence", "evidence")
