@@ -1,25 +1,19 @@
 """The warning letter's wording (a legal document: always in Chinese, whatever the reader's
-language) and its PDF, built the same way every time (reportlab's `invariant`), so the stored
-bytes and their SHA-256 stand as evidence.
+language) and its PDF, built the same way every time (webapp/pdf.py), so the stored bytes and
+their SHA-256 stand as evidence.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from reportlab.platypus import Spacer
 
 from webapp.dv.models import WarningLetter
+from webapp.pdf import RIGHT, TITLE, a4_pdf, para
 from webapp.timeutil import STATION_TZ
-
-FONT = "STSong-Light"  # a CJK font every PDF reader has built in: nothing to ship or embed
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 # The letter's fixed wording (反家庭暴力法 第十六条). Court documents are in Chinese: not translated.
 EVIDENCE_ZH = {
@@ -87,51 +81,12 @@ def letter_text(letter: WarningLetter, station_name: str) -> LetterText:
     )
 
 
-def _wrap(text: str, width: float, size: float) -> list[str]:
-    """Break a line of (mostly CJK) text to fit `width` points."""
-    lines, current = [], ""
-    for char in text:
-        if pdfmetrics.stringWidth(current + char, FONT, size) > width:
-            lines.append(current)
-            current = char
-        else:
-            current += char
-    if current:
-        lines.append(current)
-    return lines or [""]
-
-
 def build_pdf(text: LetterText) -> bytes:
     """The letter as an A4 PDF; the same letter always gives the same bytes."""
-    out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=A4, invariant=1, pageCompression=1)
-    page.setTitle(text.title)
-    width, height = A4
-    margin = 25 * mm
-    y = height - margin
-    page.setFont(FONT, 20)
-    page.drawCentredString(width / 2, y, text.title)
-    y -= 12 * mm
-    page.setFont(FONT, 11)
-    page.drawRightString(width - margin, y, text.number_line)
-    y -= 12 * mm
-    size, leading = 12, 20
-    for paragraph in text.paragraphs:
-        for line in _wrap(paragraph, width - 2 * margin, size):
-            if y < margin + 30 * mm:
-                page.showPage()
-                y = height - margin
-            page.setFont(FONT, size)
-            page.drawString(margin, y, line)
-            y -= leading
-        y -= 6
-    y -= 20 * mm
-    page.setFont(FONT, size)
-    page.drawRightString(width - margin, y, text.signature)
-    page.drawRightString(width - margin, y - leading, text.date_line)
-    page.showPage()
-    page.save()
-    return out.getvalue()
+    story = [para(text.title, TITLE), para(text.number_line, RIGHT), Spacer(1, 6 * mm)]
+    story += [para(paragraph) for paragraph in text.paragraphs]
+    story += [Spacer(1, 20 * mm), para(text.signature, RIGHT), para(text.date_line, RIGHT)]
+    return a4_pdf(text.title, story)
 
 
 def sha256_hex(data: bytes) -> str:
