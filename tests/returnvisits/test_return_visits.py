@@ -73,7 +73,7 @@ def settled_lead(cast: Cast, step: str = "resolve", dv: bool = False) -> Lead:
 
 def visits_of(lead: Lead) -> list[ReturnVisit]:
     return list(db.session.scalars(select(ReturnVisit).where(ReturnVisit.lead_id == lead.id)
-                                   .order_by(ReturnVisit.attempt)))
+                                   .order_by(ReturnVisit.cycle, ReturnVisit.attempt)))
 
 
 def signed_in(client, user: User) -> Browser:
