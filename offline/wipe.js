@@ -53,12 +53,26 @@ self.BeatbookWipe = (() => {
     return true;
   }
 
-  async function wipe() {
+  // The cookies still name the revoked session: until the server drops them, every page says
+  // "wipe" again, and a second wipe would yank the sign-in page from under the person.
+  async function forgetSession(csrf) {
+    const forget = (token) => fetch(CONFIG.forgetSessionUrl, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token || "" },
+    });
+    const response = await forget(csrf).catch(() => null);
+    if (response && response.status === 400) {
+      const again = await ask().catch(() => null);  // the token expired: one fresh try
+      if (again) await forget(again.csrf).catch(() => null);
+    }
+  }
+
+  async function wipe(csrf) {
     for (const name of await caches.keys()) await caches.delete(name);
     const subscription = await self.registration.pushManager.getSubscription().catch(() => null);
     if (subscription) await subscription.unsubscribe().catch(() => {});
     await DB.destroy();
     self.BeatbookSession.reset();
+    await forgetSession(csrf);
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     for (const client of windows) client.postMessage({ type: "wiped" });
   }
@@ -70,7 +84,7 @@ self.BeatbookWipe = (() => {
         const told = word && word.csrf ? word : await ask();
         if (!told) return false;
         if (!(await sendPending(told))) return false;
-        await wipe();
+        await wipe(told.csrf);
         return true;
       } catch (error) {
         return false;  // unreachable: the next contact with the server starts again

@@ -317,6 +317,28 @@ def test_a_recovered_phone_signs_in_again_and_is_no_longer_told_to_wipe(make_cli
     assert "X-Wipe" not in phone.client.get("/home/volunteer").headers
 
 
+def test_a_wiped_phone_forgets_the_revoked_session_so_pages_stop_saying_wipe(make_client, volunteer_world):
+    """The worker's last step: without it every page (the sign-in page too) starts a new wipe,
+    which takes the sign-in page away from a person signing in again."""
+    volunteer, _community = volunteer_world
+    phone, desk = _browser(make_client, PHONE_AGENT), _browser(make_client, DESK_AGENT)
+    phone.login("va", remember=True)
+    desk.login("va", remember=False)
+    desk.post("/account/devices/revoke", {"session_id": str(_live(volunteer.id)[0].id)}, from_page="/account")
+    token = phone.client.get("/sync/session").get_json()["csrf"]
+    assert phone.client.post("/sync/session/forget").status_code == 400  # no token: refused
+    assert phone.client.get("/login").headers.get("X-Wipe") == "1"
+
+    assert phone.client.post("/sync/session/forget", headers={"X-CSRFToken": token}).status_code == 204
+    assert "X-Wipe" not in phone.client.get("/login").headers
+    assert phone.client.get("/sync/session").get_json() == {"error": "sign_in_required"}
+    # Someone signed in is not signed out by it.
+    token = desk.client.get("/sync/session").get_json()["csrf"]
+    answer = desk.client.post("/sync/session/forget", headers={"X-CSRFToken": token})
+    assert answer.status_code == 409 and answer.get_json()["error"] == "signed_in"
+    assert desk.client.get("/sync/session").status_code == 200
+
+
 def test_demo_devices_load_once_and_no_cookie_reaches_them(app_ctx):
     runner = app_ctx.test_cli_runner()
     assert "2 devices added" in runner.invoke(args=["demo", "load"]).output

@@ -71,6 +71,7 @@ def service_worker():
         "outboxPage": url_for("offline.outbox_page"),
         "syncUrl": url_for("sync.sync"),
         "sessionUrl": url_for("sync.session"),
+        "forgetSessionUrl": url_for("sync.forget_session"),
         # DV and minor items are encrypted on the phone for this key (webapp/sync/sealing.py).
         "sealKey": seal_keys().public_jwk,
         # Forms that change who is signed in: the worker forgets whose pages it may show.

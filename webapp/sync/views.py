@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import jsonify, request
+from flask import session as cookie_session
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.access.base import guards_itself, public
@@ -144,6 +145,22 @@ def session():
         response = jsonify(user_id=current_user.id, csrf=generate_csrf())
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/sync/session/forget", methods=["POST"])
+@guards_itself("204 for a signed-out browser; 409 JSON when someone is signed in")
+def forget_session():
+    """A wiped phone's last step: drop the cookies that still name the revoked session.
+
+    Until then every page it loads says "wipe" again (X-Wipe), and a wipe that starts while the
+    person is signing in again would take the page away from under them."""
+    if current_user.is_authenticated:
+        response = jsonify(error="signed_in", detail=_("Someone is signed in on this browser."))
+        response.status_code = 409
+        return response
+    cookie_session.clear()
+    logout_user()  # after clear(): it leaves the mark that deletes the remember-me cookie
+    return "", 204
 
 
 @bp.route("/api/openapi.json")
