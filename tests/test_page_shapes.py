@@ -198,6 +198,8 @@ def test_full_page_and_fragment(client, demo, endpoint, username, path_for):
     full_html = full.get_data(as_text=True)
     assert full_html.lstrip().startswith("<!doctype html>")
     assert "<nav" in full_html or username is None
+    # A Python None handed to a template attribute is written out as the word (aria-invalid="None").
+    assert '="None"' not in full_html
 
     fragment = client.get(path, headers={"HX-Request": "true"})
     assert fragment.status_code == 200
