@@ -97,7 +97,7 @@ SMALL_TARGETS_JS = """
   return offenders;
 }
 """
-INLINE_TEXT = 12
+INLINE_TEXT = 12  # characters of a paragraph's own words that make a link part of a sentence
 
 SIDEWAYS_JS = "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
 
