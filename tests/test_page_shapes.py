@@ -119,44 +119,52 @@ NOT_PAGES = {"static", "health.healthz", "auth.index", "org.index", "leads.photo
              "govfeed.feed"}  # JSON for the liaison's system (bearer token)
 
 
+def page_ids() -> dict[str, int]:
+    """The ids PAGES' paths need, read from the demo station in the current app context, after
+    adding what the demo lacks (a person without a role, a visit). Browser tests call it on the
+    live server's own database."""
+    org.create_user(org.the_station(), username="norole", display_name="No Role",
+                    password="beatbook-demo", roles=set())
+    db.session.commit()
+    community = db.session.scalar(select(Community).where(Community.code == "GGGC"))
+    volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
+    assert Role.VOLUNTEER in volunteer.roles
+    lead = db.session.scalar(select(Lead).where(Lead.reporter_id == volunteer.id,
+                                                Lead.community_id == community.id))
+    visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
+                                                  findings="一切正常"))
+    db.session.commit()
+    profile = db.session.scalar(select(YouthProfile).where(YouthProfile.status == "open")
+                                .order_by(YouthProfile.id))
+    ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
+           "lead": lead.id, "visit": visit.id,
+           "call": db.session.scalar(select(DispatchCall.id).limit(1)),
+           "invitation": db.session.scalar(select(ExpertInvitation.id).limit(1)),
+           "expert": db.session.scalar(select(Expert.id).limit(1)),
+           "profile": profile.id,
+           "outreach": db.session.scalar(select(OutreachEvent.id).limit(1))}
+    letters = db.session.scalars(select(WarningLetter).order_by(WarningLetter.id)).all()
+    issued = next(x for x in letters if x.is_issued and not x.followups and x.supersedes_id)
+    ids |= {"dv_lead": issued.lead_id, "letter": issued.id,
+           "letter_requested": next(x.id for x in letters if x.status == "requested"),
+           "followup": db.session.scalar(select(FollowUp.id).where(FollowUp.done_at.is_(None)))}
+    officer = db.session.scalar(select(User).where(User.username == "officer"))
+    ids |= {"return_visit": db.session.scalar(select(ReturnVisit.id).where(
+               ReturnVisit.assignee_id == officer.id, ReturnVisit.state == "pending").limit(1)),
+           "volunteer_return_visit": db.session.scalar(select(ReturnVisit.id).where(
+               ReturnVisit.assignee_id == volunteer.id).limit(1))}
+    signed = db.session.scalar(select(Agreement).where(Agreement.signed_at.is_not(None)))
+    open_case = db.session.scalar(select(MediationCase).where(MediationCase.status == "open"))
+    ids |= {"case": signed.case_id, "open_case": open_case.id,
+            "export": db.session.scalar(select(ExportFile.id).limit(1))}
+    return ids
+
+
 @pytest.fixture(scope="module")
 def demo(demo_station):
     """The demo station once for the module (these tests only read pages), plus what it lacks."""
     with demo_station.app_context():
-        org.create_user(org.the_station(), username="norole", display_name="No Role",
-                        password="beatbook-demo", roles=set())
-        db.session.commit()
-        community = db.session.scalar(select(Community).where(Community.code == "GGGC"))
-        volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
-        assert Role.VOLUNTEER in volunteer.roles
-        lead = db.session.scalar(select(Lead).where(Lead.reporter_id == volunteer.id,
-                                                    Lead.community_id == community.id))
-        visit, _ = record_visit(volunteer, VisitInput(household="金桂园1栋", visited_on=date(2026, 11, 1),
-                                                      findings="一切正常"))
-        db.session.commit()
-        profile = db.session.scalar(select(YouthProfile).where(YouthProfile.status == "open")
-                                    .order_by(YouthProfile.id))
-        ids = {"community": community.id, "grid": community.grids[0].id, "user": volunteer.id,
-               "lead": lead.id, "visit": visit.id,
-               "call": db.session.scalar(select(DispatchCall.id).limit(1)),
-               "invitation": db.session.scalar(select(ExpertInvitation.id).limit(1)),
-               "expert": db.session.scalar(select(Expert.id).limit(1)),
-               "profile": profile.id,
-               "outreach": db.session.scalar(select(OutreachEvent.id).limit(1))}
-        letters = db.session.scalars(select(WarningLetter).order_by(WarningLetter.id)).all()
-        issued = next(x for x in letters if x.is_issued and not x.followups and x.supersedes_id)
-        ids |= {"dv_lead": issued.lead_id, "letter": issued.id,
-               "letter_requested": next(x.id for x in letters if x.status == "requested"),
-               "followup": db.session.scalar(select(FollowUp.id).where(FollowUp.done_at.is_(None)))}
-        officer = db.session.scalar(select(User).where(User.username == "officer"))
-        ids |= {"return_visit": db.session.scalar(select(ReturnVisit.id).where(
-                   ReturnVisit.assignee_id == officer.id, ReturnVisit.state == "pending").limit(1)),
-               "volunteer_return_visit": db.session.scalar(select(ReturnVisit.id).where(
-                   ReturnVisit.assignee_id == volunteer.id).limit(1))}
-        signed = db.session.scalar(select(Agreement).where(Agreement.signed_at.is_not(None)))
-        open_case = db.session.scalar(select(MediationCase).where(MediationCase.status == "open"))
-        ids |= {"case": signed.case_id, "open_case": open_case.id,
-                "export": db.session.scalar(select(ExportFile.id).limit(1))}
+        ids = page_ids()
         db.session.remove()
     return ids
 
@@ -190,6 +198,8 @@ def test_full_page_and_fragment(client, demo, endpoint, username, path_for):
     full_html = full.get_data(as_text=True)
     assert full_html.lstrip().startswith("<!doctype html>")
     assert "<nav" in full_html or username is None
+    # A Python None handed to a template attribute is written out as the word (aria-invalid="None").
+    assert '="None"' not in full_html
 
     fragment = client.get(path, headers={"HX-Request": "true"})
     assert fragment.status_code == 200
