@@ -468,7 +468,7 @@ def test_items_survive_closing_the_browser(playwright, live_server, tmp_path):
     try:
         context.set_default_timeout(10_000)
         first = context.pages[0] if context.pages else context.new_page()
-        sign_in(first, "volunteer")
+        sign_in(first, "volunteer", remember=True)  # the reopened browser relies on it
         _open_report(first)
         second = context.new_page()
         _open_report(second)
