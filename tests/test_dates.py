@@ -105,7 +105,7 @@ def test_the_time_left_stands_beside_the_deadline_never_alone(zh):
     due = datetime(2026, 12, 3, 0, 0, tzinfo=STATION_TZ)  # 2 days 8 hours after NOW
     html = str(dates.deadline(due, NOW))
     assert html == ('<time datetime="2026-12-03T00:00+08:00">12月2日 24:00 前</time>'
-                    ' <span class="relative">(剩余 2天)</span>')
+                    ' <span class="relative">（剩余 2天）</span>')
     overdue = str(dates.deadline(NOW - timedelta(days=3), NOW))
     assert "已超期 3天" in overdue and overdue.startswith("<time")
 

@@ -120,7 +120,8 @@ def deadline(value: datetime | None, now: datetime | None = None, relative: bool
     shown = _time_element(_iso(value), deadline_text(value, now))
     if not relative:
         return shown
-    return shown + Markup(' <span class="relative">({})</span>').format(escape(relative_text(value, now)))
+    beside = _("(%(relative)s)", relative=relative_text(value, now))  # full-width brackets in Chinese
+    return shown + Markup(' <span class="relative">{}</span>').format(escape(beside))
 
 
 def document_date(value: date | datetime) -> str:
