@@ -119,6 +119,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     # Helpers as globals, not context: imported macros see globals only.
+    from webapp import dates
     from webapp.leads.labels import template_helpers
     from webapp.offline.views import worker_version
     from webapp.org.labels import community_kind_label, role_label
@@ -127,8 +128,9 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.globals.update(
         asset_url=asset_url, worker_version=worker_version, role_label=role_label,
         community_kind_label=community_kind_label,
-        **template_helpers(), **youth_helpers(),
+        **template_helpers(), **youth_helpers(), **dates.template_helpers(),
     )
+    app.jinja_env.filters.update(dates.template_filters())
 
     from webapp.layout import navigation_for
     from webapp.notify.services import unread_count

@@ -255,6 +255,14 @@
   // --- the outbox page ---------------------------------------------------------------------
   const STATES = ["waiting", "sending", "needs_fixing", "needs_sign_in", "conflict", "sent"];
 
+  // The server's one way to write a moment (webapp/dates.py): YYYY-MM-DD HH:mm on the station's
+  // clock, whatever the phone's zone or language. Asia/Shanghai has kept UTC+8 all year since 1991.
+  const STATION_OFFSET_MS = 8 * 3600 * 1000;
+  function stationTime(ms) {
+    const local = new Date(ms + STATION_OFFSET_MS).toISOString();  // the station's wall clock, marked "Z"
+    return element("time", { datetime: `${local.slice(0, 16)}+08:00`, text: `${local.slice(0, 10)} ${local.slice(11, 16)}` });
+  }
+
   function element(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(attributes)) {
@@ -332,11 +340,11 @@
       const row = element("li", { class: `outbox-item state-${item.state}`, "data-uuid": item.uuid, "data-state": item.state },
         element("strong", { text: item.label || item.kind }),
         element("span", { class: "tag", text: text.states[item.state] || item.state }),
-        element("small", { text: new Date(item.createdAt).toLocaleString() }));
+        element("small", {}, stationTime(item.createdAt)));
       if (item.state === "needs_fixing") row.append(editor(item));
       if (item.state === "conflict") row.append(conflict(item));
       if (item.state === "needs_sign_in") row.append(element("p", {}, element("a", { href: "/login?next=/outbox", text: text.signIn })));
-      if (item.state === "sent" && item.url) row.append(element("a", { href: item.url, text: text.open }));
+      if (item.state === "sent" && item.url) row.append(element("a", { href: item.url, class: "button", text: text.open }));
       return row;
     }));
     document.getElementById("outbox-empty").hidden = items.length > 0;

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -235,3 +236,19 @@ def test_passwords_are_hashed_with_scrypt_unless_configured(database):
         user.set_password("correct horse battery")
         assert user.password_hash.startswith("scrypt:")
         assert user.check_password("correct horse battery")
+
+
+def test_keep_me_signed_in_is_off_until_ticked(person, officer):
+    # A station phone is shared: the next person must not inherit a remembered sign-in.
+    page = person.client.get("/login").get_data(as_text=True)
+    box = re.search(r"<input[^>]*name=\"remember\"[^>]*>", page).group(0)
+    assert 'type="checkbox"' in box and "checked" not in box
+
+    assert person.login("wang", remember=False).status_code == 303
+    assert person.client.get_cookie("remember_token") is None
+    assert person.client.get("/home/officer").status_code == 200  # signed in for this session
+
+
+def test_ticking_keep_me_signed_in_gives_the_remember_cookie(person, officer):
+    assert person.login("wang", remember=True).status_code == 303
+    assert person.client.get_cookie("remember_token") is not None

@@ -58,7 +58,7 @@ def _subscription() -> BrowserSubscription:
 
 def test_a_lost_phone_sends_what_is_pending_then_wipes_itself(new_phone, live_server, artifacts_dir):
     phone = new_phone(**GPS)
-    sign_in(phone, "volunteer")
+    sign_in(phone, "volunteer", remember=True)  # their own phone: kept signed in
     _open_report(phone)
     _controlled(phone)
     subscription = _subscription()

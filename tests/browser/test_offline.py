@@ -424,6 +424,9 @@ def test_an_invalid_item_waits_for_a_fix_then_arrives_once(new_phone, live_serve
     fix.locator("button[type=submit]").click()
     _wait_items(page, _all_sent(1))
     expect(row).to_have_attribute("data-state", "sent")
+    opener = row.locator("a.button")  # styled as a button: a thumb sees it can be tapped
+    expect(opener).to_have_text("打开")
+    assert opener.bounding_box()["height"] >= 44
     lead = _one_lead(live_server, fixed)
     assert lead["uuid"] == item["uuid"] and lead["assignee_username"] == "officer"
     assert len(_query(live_server, "SELECT id FROM lead WHERE summary LIKE ?", (f"%{marker}%",))) == 1
@@ -465,7 +468,7 @@ def test_items_survive_closing_the_browser(playwright, live_server, tmp_path):
     try:
         context.set_default_timeout(10_000)
         first = context.pages[0] if context.pages else context.new_page()
-        sign_in(first, "volunteer")
+        sign_in(first, "volunteer", remember=True)  # the reopened browser relies on it
         _open_report(first)
         second = context.new_page()
         _open_report(second)

@@ -5,6 +5,9 @@ checked in tests/sync/test_malformed_items.py)."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from playwright.sync_api import expect
 
@@ -18,6 +21,7 @@ from tests.browser.test_offline import (
     _submit_saved,
     _wait_items,
 )
+from webapp.timeutil import STATION_TZ
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +29,7 @@ BREAK_JS = """async (uuid) => {
   const item = (await BeatbookDB.all()).find((i) => i.uuid === uuid);
   await BeatbookDB.put({ ...item, fields: { ...item.fields, recorded_at: "0001-01-01T00:00:00Z" } });
 }"""
+CREATED_AT_JS = "async (uuid) => (await BeatbookDB.all()).find((i) => i.uuid === uuid).createdAt"
 
 
 def test_an_item_refused_for_no_form_field_shows_the_servers_message(new_phone, live_server):
@@ -47,3 +52,12 @@ def test_an_item_refused_for_no_form_field_shows_the_servers_message(new_phone, 
     row = page.locator(f"#outbox-list li[data-uuid='{broken['uuid']}']")
     expect(row).to_have_attribute("data-state", "needs_fixing")
     expect(row.locator("form.fix .error").first).to_have_text(message)
+
+    # When it was saved, written the server's one way (webapp/dates.py): the station's clock,
+    # YYYY-MM-DD HH:mm, no seconds, nothing around it, inside <time datetime>.
+    shown = row.locator("small time")
+    created_ms = page.evaluate(CREATED_AT_JS, broken["uuid"])
+    saved = datetime.fromtimestamp(created_ms / 1000, UTC).astimezone(STATION_TZ)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", row.locator("small").text_content())
+    expect(shown).to_have_text(saved.strftime("%Y-%m-%d %H:%M"))
+    expect(shown).to_have_attribute("datetime", saved.strftime("%Y-%m-%dT%H:%M+08:00"))

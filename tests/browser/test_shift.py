@@ -93,7 +93,7 @@ def test_a_whole_shift_offline_drains_by_itself_within_seconds_of_signal(playwri
 
     context, page = _launch(playwright, live_server, profile)
     try:
-        sign_in(page, "officer")  # "keep me signed in": only that cookie survives the reopen
+        sign_in(page, "officer", remember=True)  # "keep me signed in": only that cookie survives the reopen
         # Two assignments reach the officer before the shift; they are accepted without signal.
         assigned = []
         for n in range(2):

@@ -330,7 +330,8 @@ def test_due_and_overdue_visits_are_in_my_work_and_later_ones_are_not(cast, clie
     assert f"#{due_today.id} " in rows and f"#{overdue.id} " in rows and f"#{later.id} " not in rows
     assert "overdue" in rows
     # Due by the end of today reads as today's date, not tomorrow's midnight.
-    assert f"{now.astimezone(STATION_TZ).date().isoformat()}到期" in rows
+    today = now.astimezone(STATION_TZ).date()
+    assert f"{today.month}月{today.day}日 24:00 前" in rows
 
 
 def test_a_due_visit_pushes_its_assignee_once(cast, app_ctx):

@@ -7,8 +7,9 @@ from wtforms.validators import DataRequired, Length
 class LoginForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
-    # Checked by default: an officer on patrol should not be signed out mid-shift.
-    remember = BooleanField(_l("Keep me signed in on this phone"), default=True)
+    # Off by default: a station phone is shared, and the next person must not find the last one
+    # still signed in. An officer on their own phone ticks it once per sign-in.
+    remember = BooleanField(_l("Keep me signed in on this phone"), default=False)
     next = HiddenField()
 
 

@@ -15,6 +15,7 @@ from webapp.access.duty import (
     seen_call,
     station_shift,
 )
+from webapp.dates import day_text
 from webapp.duty import bp
 from webapp.duty import dispatch as dispatching
 from webapp.duty.forms import AnswerForm, RemoveShiftForm, build_shift_form
@@ -57,7 +58,7 @@ def _roster_page(monday: date, form, status: int = 200):
         "duty/roster.html", block="roster", status=status, monday=monday,
         previous_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7),
         roster=week_roster(current_user.station, monday), today=_today(), form=form,
-        day_labels={day: format_date(day, "EEE M/d") for day in week_days(monday)},
+        day_labels={day: f"{format_date(day, 'EEE')} {day_text(day)}" for day in week_days(monday)},
         can_edit=can_edit_roster(current_user), remove_form=RemoveShiftForm())
 
 

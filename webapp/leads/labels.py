@@ -1,11 +1,9 @@
-"""Template helpers for leads: names of codes, timeline lines, deadlines in words."""
+"""Template helpers for leads: names of codes, timeline lines (dates: webapp/dates.py)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
-from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -68,16 +66,8 @@ def _label(labels: dict, code: str | None) -> str:
     return code
 
 
-def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    return format_datetime(value, fmt) if value else ""
-
-
-def due_words(lead, now: datetime) -> str:
-    if lead.due_at is None or not lead.is_open:
-        return ""
-    if lead.due_at < now:
-        return _("overdue by %(time)s", time=format_timedelta(now - lead.due_at, threshold=1.0))
-    return _("due in %(time)s", time=format_timedelta(lead.due_at - now, threshold=1.0))
+def category_label(code: str | None) -> str:
+    return _label(CATEGORY_LABELS, code)
 
 
 def event_line(event) -> str:
@@ -106,7 +96,7 @@ def event_line(event) -> str:
 
 def template_helpers() -> dict:
     return {
-        "category_label": lambda code: _label(CATEGORY_LABELS, code),
+        "category_label": category_label,
         "subtype_label": lambda code: _label(SUBTYPE_LABELS, code),
         "source_label": lambda code: _label(SOURCE_LABELS, code),
         "risk_label": lambda code: _label(RISK_SHORT_LABELS, code) if code else _("Ungraded"),
@@ -118,8 +108,6 @@ def template_helpers() -> dict:
         "progress_label": lambda lead: _label(PROGRESS_LABELS, progress_of(
             lead.status, lead.duplicate_of_id is not None).value),
         "progress_of": lambda lead: progress_of(lead.status, lead.duplicate_of_id is not None).value,
-        "local_time": local_time,
-        "due_words": due_words,
         "event_line": event_line,
         "mask_phone": mask_phone,
         "mask_id_number": mask_id_number,

@@ -7,6 +7,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from webapp import access
+from webapp.dates import moment_text
 from webapp.extensions import db
 from webapp.fields import DB_INT_MAX
 from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
@@ -45,7 +46,7 @@ def lead_snapshot(lead: Lead) -> dict:
         "assignee": lead.assignee.display_name if lead.assignee else None,
         "last_change": event_line(last) if last else "",
         "last_change_by": last.actor.display_name if last and last.actor else "",
-        "last_change_at": helpers["local_time"](last.at) if last else "",
+        "last_change_at": moment_text(last.at) if last else "",
     }
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user, user_logged_out
 
 from webapp.access.base import allow, signed_in
 from webapp.extensions import db
-from webapp.notices import title_of
+from webapp.notices import describe, title_of
 from webapp.notify import bp, endpoints
 from webapp.notify.endpoints import PushPolicy
 from webapp.notify.services import (
@@ -26,8 +26,9 @@ from webapp.rendering import render_page, see_other
 @bp.route("/")
 @allow(signed_in)
 def index():
-    return render_page("notify/inbox.html", notifications=inbox(current_user),
-                       title_of=title_of)
+    notifications = inbox(current_user)
+    about = describe(current_user, [(note.subject_kind, note.subject_id) for note in notifications])
+    return render_page("notify/inbox.html", notifications=notifications, title_of=title_of, about=about)
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])

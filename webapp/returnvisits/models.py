@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.extensions import db
 from webapp.leads.models import Lead
 from webapp.org.models import User
-from webapp.timeutil import STATION_TZ, UTCDateTime, utcnow
+from webapp.timeutil import UTCDateTime, utcnow
 
 
 class Result(enum.StrEnum):
@@ -56,11 +56,6 @@ class ReturnVisit(db.Model):
     lead: Mapped[Lead] = relationship()
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
-
-    @property
-    def due_day(self) -> date:
-        """The station's day the visit is due on (it is due by that day's end)."""
-        return (self.due_at - timedelta(seconds=1)).astimezone(STATION_TZ).date()
 
     @property
     def is_pending(self) -> bool:

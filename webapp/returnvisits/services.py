@@ -144,7 +144,7 @@ def record(visit: ReturnVisit, actor: User, data: Recording) -> tuple[ReturnVisi
 def _follow_up(visit: ReturnVisit, actor: User, result: Result, now: datetime) -> None:
     lead = visit.lead
     words = f"回访 #{visit.id}" + (f"（{actor.display_name}）" if actor.id != lead.assignee_id else "")
-    note = f"{words}: {visit.note}" if visit.note else words
+    note = f"{words}：{visit.note}" if visit.note else words
     if result == Result.HOLDING:
         _step(lead, actor, "return_visit", now)
         _step(lead, actor, "close", now, note=note)
