@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests.conftest import Browser
 from tests.factories import commit, make_community, make_station, make_user
@@ -23,6 +23,8 @@ from webapp.mediation import services as mediation
 from webapp.mediation.codes import MemberRole
 from webapp.org import services as org
 from webapp.org.models import Community, Role, Station, User
+from webapp.returnvisits.models import ReturnVisit
+from webapp.returnvisits.services import end_of_local_day
 from webapp.timeutil import utcnow
 
 DEADLINES = parse_deadlines("red=24h,orange=5d,yellow=30d,blue=30d")
@@ -85,6 +87,19 @@ def make_lead(place: Place, *, risk: Risk | None = None, overdue: bool = False, 
     lead.due_at = utcnow() + (timedelta(hours=-2) if overdue else timedelta(days=1))
     commit()
     return lead
+
+
+def make_return_visit(place: Place, assignee: User, overdue: bool = False) -> ReturnVisit:
+    """A settled lead's return visit, given to `assignee`, due today (or overdue)."""
+    lead = make_lead(place)
+    perform(lead, place.officer, "accept", DEADLINES)
+    perform(lead, place.officer, "resolve", DEADLINES, outcome="oral")
+    visit = db.session.scalars(select(ReturnVisit).where(ReturnVisit.lead_id == lead.id)).one()
+    visit.assignee = assignee
+    last_second_of_today = end_of_local_day(utcnow(), 0) - timedelta(seconds=1)
+    visit.due_at = utcnow() - timedelta(hours=1) if overdue else last_second_of_today
+    commit()
+    return visit
 
 
 def make_case(place: Place, session_in: timedelta | None = None):

@@ -9,7 +9,14 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import commit, make_user
-from tests.home.conftest import Place, counted_statements, make_case, make_invitation, make_lead
+from tests.home.conftest import (
+    Place,
+    counted_statements,
+    make_case,
+    make_invitation,
+    make_lead,
+    make_return_visit,
+)
 from webapp.extensions import db
 from webapp.leads.codes import Risk
 from webapp.org import services as org
@@ -70,9 +77,12 @@ def test_the_supervisor_sees_decisions_waiting_then_their_own_work_then_the_dire
 
 def test_the_volunteer_reports_first_then_answers_then_sees_progress(place, client):
     report = make_lead(place)
+    today = make_return_visit(place, place.volunteer)
+    overdue = make_return_visit(place, place.volunteer, overdue=True)
     body = home(place, client, "volunteer")
     assert in_order(body, 'class="button primary big" href="/leads/new"', 'id="answer-rows"',
-                    "未能发送的上报", 'id="report-rows"', f'/leads/{report.id}"')
+                    f'/return-visits/{overdue.id}"', f'/return-visits/{today.id}"', "未能发送的上报",
+                    'id="report-rows"', f'/leads/{report.id}"')
 
 
 @pytest.mark.parametrize("who", ["mediator", "lawyer"])
@@ -216,10 +226,20 @@ def _grant(place: Place):
     commit()
 
 
+def _officers_rows(place: Place):
+    make_lead(place, risk=Risk.RED)
+    make_return_visit(place, place.officer)
+
+
+def _volunteers_rows(place: Place):
+    make_lead(place)
+    make_return_visit(place, place.volunteer)
+
+
 ROWS = {
-    "officer": lambda place: make_lead(place, risk=Risk.RED),
+    "officer": _officers_rows,
     "supervisor": _assigned_to_supervisor,
-    "volunteer": lambda place: make_lead(place),
+    "volunteer": _volunteers_rows,
     "mediator": lambda place: make_case(place, session_in=timedelta(days=1)),
     "expert": lambda place: make_invitation(place, timedelta(days=1)),
     "dv_team": lambda place: make_lead(place, dv=True),
