@@ -1,8 +1,9 @@
 from flask import Blueprint
 
-from webapp.home.seen import is_new
+from webapp.home.seen import arrived_at, is_new, progress_changed_at
 
 bp = Blueprint("home", __name__, url_prefix="/home")
-# Rows of any feature's list mark themselves "new" on a home with it (their macros are imported
-# without context, so it is a global).
-bp.add_app_template_global(is_new, "is_new")
+# Rows of any feature's list mark themselves "new" on a home with them (their macros are imported
+# without context, so these are globals).
+for helper in (is_new, arrived_at, progress_changed_at):
+    bp.add_app_template_global(helper)

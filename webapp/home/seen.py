@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from webapp.extensions import db
+from webapp.leads.models import Lead
 from webapp.org.models import User
 
 
@@ -39,3 +40,13 @@ def is_new(when: datetime | None, then: datetime | None) -> bool:
 
 def since(then: datetime | None, times: Iterable[datetime | None]) -> Since:
     return Since(then, sum(1 for when in times if is_new(when, then)))
+
+
+def arrived_at(lead: Lead) -> datetime:
+    """When a lead reached the person's work: its assignment, or its arrival at the station."""
+    return lead.assigned_at or lead.received_at
+
+
+def progress_changed_at(lead: Lead) -> datetime:
+    """When the reporter's view of a lead last moved: received, taken on, concluded."""
+    return max(when for when in (lead.received_at, lead.accepted_at, lead.closed_at) if when is not None)

@@ -14,7 +14,7 @@ from webapp.dv.models import LetterStatus
 from webapp.extensions import db
 from webapp.govfeed.services import entries_after, feed_summary, tokens_of
 from webapp.home import bp
-from webapp.home.seen import Since, previous_visit, since
+from webapp.home.seen import Since, arrived_at, previous_visit, progress_changed_at, since
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
 from webapp.mediation import services as mediation
@@ -58,16 +58,6 @@ def volunteer():
         since=since(then, [progress_changed_at(lead) for lead in page.leads]
                     + [visit.created_at for visit in return_visits]),
         can_see_branch=can_see_branch(current_user), now=now, return_visits=return_visits)))
-
-
-def arrived_at(lead) -> datetime:
-    """When a lead reached the person's work: its assignment, or its arrival at the station."""
-    return lead.assigned_at or lead.received_at
-
-
-def progress_changed_at(lead) -> datetime:
-    """When the reporter's view of a lead last moved: received, taken on, concluded."""
-    return max(when for when in (lead.received_at, lead.accepted_at, lead.closed_at) if when is not None)
 
 
 @bp.route("/officer")
