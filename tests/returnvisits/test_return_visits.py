@@ -276,7 +276,8 @@ def test_the_officer_gives_it_to_a_volunteer_of_the_community_who_records_it(cas
     commit()
     volunteer = signed_in(make_client(), cast.volunteer)
     home = volunteer.client.get("/home/volunteer").get_data(as_text=True)
-    assert f'href="/return-visits/{visit.id}"' in home.split('id="return-visit-rows"')[1]
+    # Among what waits for the volunteer's answer:
+    assert f'href="/return-visits/{visit.id}"' in home.split('id="answer-rows"')[1]
     # The volunteer may not hand it on.
     assert volunteer.post(f"{page}/assign", {"assignee_id": str(cast.volunteer.id)},
                           from_page=page).status_code == 403

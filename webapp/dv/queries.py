@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from webapp.access.dv import dv_lead_ids, followup_scope, letter_scope
 from webapp.dv.models import Delivery, FollowUp, LetterStatus, Recipient, WarningLetter
@@ -98,7 +98,8 @@ def followups(viewer: User, today: date, mine_only: bool = False) -> FollowUps:
     )
     if mine_only:
         statement = statement.where(FollowUp.assignee_id == viewer.id)
-    rows = list(db.session.scalars(statement.order_by(FollowUp.due_on, FollowUp.id)))
+    rows = list(db.session.scalars(statement.options(selectinload(FollowUp.assignee))
+                                   .order_by(FollowUp.due_on, FollowUp.id)))
     return FollowUps(
         overdue=[f for f in rows if f.due_on < today], due=[f for f in rows if f.due_on >= today]
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, literal, or_, select
+from sqlalchemy.orm import selectinload
 
 from webapp import notices
 from webapp.experts.models import (
@@ -214,11 +215,17 @@ def invite(lead: Lead, expert: Expert, video_link: str, meets_at: datetime | Non
     return invitation
 
 
-def invitations_of(user: User) -> list[ExpertInvitation]:
-    """The invitations of the expert profile linked to `user`, newest first."""
+def invitations_of(user: User, now: datetime) -> list[ExpertInvitation]:
+    """The invitations of the expert profile linked to `user`, what they must attend first: meetings
+    to come, soonest first; then those whose time is still to be agreed; past meetings last, latest first."""
+    to_come, to_agree, past = 0, 1, 2
+    when = case((ExpertInvitation.meets_at.is_(None), to_agree), (ExpertInvitation.meets_at >= now, to_come),
+                else_=past)
     return list(db.session.scalars(
         select(ExpertInvitation).join(Expert).where(Expert.user_id == user.id)
-        .order_by(ExpertInvitation.id.desc())))
+        .options(selectinload(ExpertInvitation.lead).selectinload(Lead.community))
+        .order_by(when, case((when == to_come, ExpertInvitation.meets_at)),
+                  ExpertInvitation.meets_at.desc(), ExpertInvitation.id.desc())))
 
 
 def invitations_for(lead: Lead) -> list[ExpertInvitation]:

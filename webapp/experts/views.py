@@ -21,12 +21,13 @@ from webapp.experts import services as pool
 from webapp.experts.forms import build_expert_form, build_lead_forms
 from webapp.experts.models import Availability, Expert
 from webapp.extensions import db
+from webapp.home.seen import previous_visit, since
 from webapp.leads.codes import CATEGORY_LABELS
 from webapp.leads.masking import mask_phone
 from webapp.org.models import Role, User
 from webapp.org.services import the_station
-from webapp.rendering import never_stored, readable_offline, render_page, see_other
-from webapp.timeutil import STATION_TZ
+from webapp.rendering import never_stored, readable_offline, render_page, see_other, wants_fragment
+from webapp.timeutil import STATION_TZ, utcnow
 
 
 def _labels() -> dict:
@@ -76,9 +77,15 @@ def public_list():
 @bp.route("/mine")
 @roles_required(Role.EXPERT)
 def mine():
-    """An expert's home: the mediations they are invited to."""
-    return readable_offline(render_page("experts/mine.html", block="invitations",
-                                        invitations=pool.invitations_of(current_user)))
+    """An expert's home: the mediations they are invited to, the coming ones first, new ones marked."""
+    now = utcnow()
+    then = previous_visit(current_user, now, record=not wants_fragment())
+    invitations = pool.invitations_of(current_user, now)
+    response = readable_offline(render_page(
+        "experts/mine.html", block="invitations", invitations=invitations, now=now, seen=then,
+        since=since(then, [invitation.created_at for invitation in invitations])))
+    db.session.commit()  # the visit's time
+    return response
 
 
 @bp.route("/invitations/<int:invitation_id>")

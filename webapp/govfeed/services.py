@@ -171,3 +171,11 @@ def feed_summary(station: Station, days: int = 7) -> FeedSummary:
     last_pull = db.session.scalar(select(func.max(FeedToken.last_used_at))
                                   .where(FeedToken.station_id == station.id))
     return FeedSummary(total, sorted(counts.items(), reverse=True), last_pull)
+
+
+def entries_after(station: Station, then: datetime | None) -> int:
+    """How many entries the feed gained after `then` (the liaison's previous visit; none before a first)."""
+    if then is None:
+        return 0
+    return db.session.scalar(select(func.count(FeedEntry.id))
+                             .where(FeedEntry.station_id == station.id, FeedEntry.at > then)) or 0

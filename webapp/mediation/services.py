@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from webapp import access, notices
 from webapp.duty.services import on_duty
@@ -391,6 +392,7 @@ def cases_of(person: User, limit: int = 100) -> list[MediationCase]:
         db.session.scalars(
             select(MediationCase)
             .where(access.mediation_case_scope(person))
+            .options(selectinload(MediationCase.lead))
             .order_by((MediationCase.status == CaseStatus.OPEN.value).desc(), MediationCase.id.desc())
             .limit(limit)
         )
@@ -617,6 +619,7 @@ def terms_for(officer: User, today: date, limit: int = 100) -> list[PerformanceT
                 Lead.assignee_id == officer.id,
                 Lead.station_id == officer.station_id,
             )
+            .options(selectinload(PerformanceTerm.agreement))
             .order_by(PerformanceTerm.due_on)
             .limit(limit)
         )

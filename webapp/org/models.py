@@ -115,6 +115,8 @@ class User(UserMixin, db.Model):
     # The last time step accepted: each code works once, even within its 30 seconds.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person last opened their home: what arrived after it is shown as new (webapp/home).
+    home_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     station: Mapped[Station] = relationship()
     community: Mapped[Community | None] = relationship(foreign_keys=[community_id])

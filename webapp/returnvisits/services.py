@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from webapp import access, notices
 from webapp.extensions import db
@@ -188,7 +189,8 @@ def my_return_visits(user: User, until: datetime | None = None, limit: int = 50)
                                       ReturnVisit.state == State.PENDING.value)
     if until is not None:
         query = query.where(ReturnVisit.due_at <= until)
-    return list(db.session.scalars(query.order_by(ReturnVisit.due_at, ReturnVisit.id).limit(limit)))
+    return list(db.session.scalars(query.options(selectinload(ReturnVisit.lead).selectinload(Lead.community))
+                                   .order_by(ReturnVisit.due_at, ReturnVisit.id).limit(limit)))
 
 
 def due_by_end_of_today(now: datetime) -> datetime:

@@ -233,6 +233,7 @@ def sessions_due(viewer: User, today: date, within_days: int = DUE_WITHIN_DAYS) 
     return list(db.session.scalars(
         select(YouthProfile).where(profile_scope(viewer), YouthProfile.status == "open",
                                    YouthProfile.next_session_on <= today + timedelta(days=within_days))
+        .options(selectinload(YouthProfile.counsellor))
         .order_by(YouthProfile.next_session_on, YouthProfile.id)))
 
 
