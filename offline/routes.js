@@ -49,8 +49,9 @@ self.BeatbookRoutes = (() => {
   async function page(event) {
     const request = event.request;
     const url = request.url.split("#")[0];
+    const asking = Session.ticket();
     const answer = fetch(request).then(async (response) => {
-      await Session.observe(response);  // even when it comes too late to be shown
+      await Session.observe(response, asking);  // even when it comes too late to be shown
       return response;
     });
     event.waitUntil(answer.catch(() => {}));
@@ -109,9 +110,10 @@ self.BeatbookRoutes = (() => {
       try {
         // Never follow a redirect: signed out, it would open the login page in the background,
         // and the new session that page starts would void the form the person is filling in.
+        const asking = Session.ticket();
         const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
         if (!response.ok) return;  // signed out, or no longer theirs: the rest can wait too
-        await Session.observe(response);
+        await Session.observe(response, asking);
         await store(new URL(url, self.location.origin).href, response);
       } catch (error) {
         return;  // offline again: the rest can wait for the next visit

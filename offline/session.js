@@ -11,6 +11,17 @@ self.BeatbookSession = (() => {
   let state = null;  // {userId, signedIn}, read once from IndexedDB
   let loading = null;
   let forgetOnLoad = false;
+  // The server's word is believed in the order the questions were asked: an answer to a request
+  // that left before a later answer (or before a sign-in/out) was applied is out of date — e.g. a
+  // prefetch sent with the last person's cookies, answered after the next person signed in.
+  let asked = 0;
+  let believedUpTo = 0;
+
+  // Taken just before a request whose answer may say who is signed in.
+  function ticket() {
+    asked += 1;
+    return asked;
+  }
 
   function load() {
     loading = loading || (async () => {
@@ -44,6 +55,7 @@ self.BeatbookSession = (() => {
   // A sign-in or sign-out is on its way to the server: until it answers, nobody reads kept pages.
   // Synchronous on purpose: it takes effect before the worker handles its next event.
   function forget() {
+    believedUpTo = asked;  // whatever is already on its way was asked before this
     if (state) state.signedIn = false;
     else forgetOnLoad = true;
     return load().then(() => {
@@ -54,7 +66,9 @@ self.BeatbookSession = (() => {
 
   // The server says `userId` is signed in (0: nobody). Someone else than before: nothing of the
   // previous person's stays readable (their unsent items stay, for them to send later).
-  async function become(userId) {
+  async function become(userId, asking) {
+    if (asking <= believedUpTo) return;  // out of date: a later word is already believed
+    believedUpTo = asking;
     await load();
     const same = state.userId === userId;
     if (!userId) {
@@ -86,9 +100,9 @@ self.BeatbookSession = (() => {
 
   // Every HTML answer from the server says whom it was made for (and X-Wipe: this phone was
   // revoked as lost; the wipe runs on its own, the page is not kept waiting for it).
-  async function observe(response) {
+  async function observe(response, asking) {
     const value = response.headers.get(HEADER);
-    if (value !== null && /^\d{1,15}$/.test(value)) await become(Number(value));
+    if (value !== null && /^\d{1,15}$/.test(value)) await become(Number(value), asking);
     if (response.headers.get("X-Wipe") === "1") self.BeatbookWipe.start();
   }
 
@@ -103,6 +117,7 @@ self.BeatbookSession = (() => {
   // Answers {userId, csrf} (userId 0: nobody is; `wipe` too when this phone was revoked as
   // lost); throws when the server cannot be reached.
   async function refresh() {
+    const asking = ticket();
     const response = await fetch(CONFIG.sessionUrl, {
       credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
     });
@@ -110,16 +125,16 @@ self.BeatbookSession = (() => {
       const body = await response.json().catch(() => ({}));
       // Revoked as lost: the outbox hands over to the wipe (which sends what is pending first).
       if (body.wipe) return { userId: 0, csrf: null, wipe: { userId: body.user_id, csrf: body.csrf } };
-      await become(0);
+      await become(0, asking);
       await DB.setMeta("csrf", null);
       return { userId: 0, csrf: null };
     }
     if (!response.ok) throw new Error(`session ${response.status}`);
     const { user_id: userId, csrf } = await response.json();
-    await become(userId);
+    await become(userId, asking);
     await DB.setMeta("csrf", csrf);
     return { userId, csrf };
   }
 
-  return { load, owner, reader, pagesCache, forget, become, observe, refresh, clear, reset };
+  return { load, owner, reader, pagesCache, forget, ticket, observe, refresh, clear, reset };
 })();

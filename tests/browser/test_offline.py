@@ -799,6 +799,48 @@ def test_a_slow_network_never_shows_the_next_person_the_last_ones_pages(new_phon
     assert page.goto(path).status == 404  # online, officer2 may not see the case at all
 
 
+def test_a_prefetch_answered_after_the_next_person_signed_in_is_not_believed(new_phone, live_server):
+    """The worker's prefetch of the last person's leads left with their cookies and is answered
+    after the next person signed in: that late answer must not make the worker serve (or keep)
+    the last person's pages again. Was an intermittent failure of the test above."""
+    knife = _one_lead(live_server, KNIFE_THREAT)
+    path = f"/leads/{knife['id']}"
+    page = new_phone()
+    sign_in(page, "officer")
+    page.goto("/home/officer")
+    _controlled(page)
+    page.reload()
+    _wait_cached(page, path)
+
+    held = []  # the prefetch of officer's leads: answered to officer's cookies, delivered late
+
+    def hold(route):
+        # Answered now (the server sees officer signed in), handed to the worker later.
+        held.append((route, route.fetch() if not held else None))
+
+    leads = re.compile(r".*/leads/\d+$")
+    page.context.route(leads, hold)
+    page.reload()  # "my work" asks the worker to keep its leads again
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the worker did not prefetch"
+
+    page.context.clear_cookies()  # officer's session ran out; officer2 signs in
+    sign_in(page, "officer2")
+    _wait_worker_serves(page, live_server, "officer2")
+    for route, answer in held:  # officer's answer arrives now; the rest are never answered
+        if answer is not None:
+            route.fulfill(response=answer)
+    page.goto(path)  # still held by the network: the worker answers from what it keeps
+    expect(page.locator("#offline-page")).to_be_visible()
+    assert KNIFE_THREAT not in page.content()
+    officer2 = _user_id(live_server, "officer2")
+    left = page.evaluate("async () => (await caches.keys()).filter((n) => n.includes('-pages-'))")
+    assert all(name.endswith(f"-u{officer2}") for name in left), left
+
+
 def test_with_no_signal_items_wait_at_once_and_the_outbox_says_why(new_phone, live_server):
     page, summary = _volunteer_reports_offline(new_phone, "无信号测试：小区门口摊贩争执")
     states = page.evaluate("""async () => {
