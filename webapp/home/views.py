@@ -12,6 +12,7 @@ from webapp.dv import queries as dv_queries
 from webapp.dv.figures import dv_figures
 from webapp.dv.models import LetterStatus
 from webapp.govfeed.services import feed_summary, tokens_of
+from webapp.govfeed.webhook import recent_deliveries
 from webapp.home import bp
 from webapp.leads import queries
 from webapp.leads.views import offline_copies
@@ -145,7 +146,7 @@ def liaison():
     today = now.astimezone(STATION_TZ).date()
     return readable_offline(render_page(
         "home/liaison.html", station=station, communities=org.communities(station),
-        feed=feed_summary(station), tokens=tokens_of(station),
+        feed=feed_summary(station), tokens=tokens_of(station), deliveries=recent_deliveries(station),
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
         dv=dv_figures(station, (date(today.year, 1, 1), date(today.year, 12, 31))),
         youth=youth_figures(station, last_twelve_months(today)),
