@@ -10,11 +10,17 @@ from webapp.jobs import huey, in_app, sweep_step
 from webapp.timeutil import utcnow
 
 
+JOB_BATCHES = 50  # then the job queues itself again, so other jobs get their turn in a long backlog
+
+
 @huey.task()
 @in_app
 def deliver_webhook(webhook_id: int) -> int:
     """Send the webhook's due batches in order (idempotent: each batch is claimed before it is sent)."""
-    return webhook.send_due(webhook_id, utcnow())
+    sent = webhook.send_due(webhook_id, utcnow(), limit=JOB_BATCHES)
+    if sent == JOB_BATCHES:
+        deliver_webhook(webhook_id)
+    return sent
 
 
 @sweep_step("webhooks_due")
