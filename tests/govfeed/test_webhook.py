@@ -360,3 +360,53 @@ def test_the_log_refuses_a_malformed_page(feed_world, person):
     person.login("liaison")
     for page in ("0", "x", "1\x00", "99999999999999999999", "-1"):
         assert person.client.get("/feed/deliveries", query_string={"page": page}).status_code == 400
+
+
+def test_the_sweep_step_batches_and_the_job_sends(feed_world, receiver):
+    """The worker's own entry points: the sweep step queues a job for a due webhook, the job sends."""
+    from webapp.govfeed.tasks import deliver_webhook, sweep_webhooks
+
+    feed_world.lead()
+    commit()
+    number_new_entries()
+    commit()
+    webhook_id, _ = _subscribe(feed_world, receiver.url)
+    assert sweep_webhooks(timedelta(seconds=30)) == 1
+    assert [d.status for d in _deliveries()] == ["pending"]
+    assert deliver_webhook.call_local(webhook_id) == 1
+    assert [d.status for d in _deliveries()] == ["delivered"] and len(receiver.accepted()) == 1
+    assert sweep_webhooks(timedelta(seconds=30)) == 0  # nothing new, nothing due
+
+
+def test_a_batch_removed_while_on_its_way_is_not_recorded(feed_world, receiver):
+    """The liaison removes the webhook while a worker waits on the receiver: the worker's answer
+    finds no row to record on, and says so instead of failing."""
+    feed_world.lead()
+    commit()
+    webhook_id, _ = _subscribe(feed_world, receiver.url)
+    number_new_entries()
+    webhook.webhooks_due(utcnow())
+    commit()
+    original, engine = receiver.server.RequestHandlerClass.do_POST, db.engine
+
+    def remove_then_answer(handler):
+        with engine.begin() as connection:  # another request's transaction, while this POST waits
+            connection.execute(DeliveryAttempt.__table__.delete())
+            connection.execute(WebhookDelivery.__table__.delete())
+            connection.execute(FeedWebhook.__table__.delete())
+        original(handler)
+
+    receiver.server.RequestHandlerClass.do_POST = remove_then_answer
+    assert webhook.send_next(webhook_id, utcnow()) is None
+    assert len(receiver.received) == 1 and _deliveries() == []
+
+
+def test_a_new_secret_is_shown_once_and_audited(feed_world, receiver, person):
+    _, first = _subscribe(feed_world, receiver.url)
+    person.login("liaison")
+    page = person.post("/feed/webhook/secret", {"confirm": "yes"}, from_page="/feed/webhook")
+    db.session.expire_all()
+    stored = db.session.scalar(select(FeedWebhook))
+    assert stored.secret != first and stored.secret in page.get_data(as_text=True)
+    assert stored.secret not in person.client.get("/feed/webhook").get_data(as_text=True)
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "feed_webhook_secret_changed"))

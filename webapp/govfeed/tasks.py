@@ -9,7 +9,6 @@ from webapp.govfeed import webhook
 from webapp.jobs import huey, in_app, sweep_step
 from webapp.timeutil import utcnow
 
-
 JOB_BATCHES = 50  # then the job queues itself again, so other jobs get their turn in a long backlog
 
 

@@ -238,9 +238,12 @@ def send_next(webhook_id: int, now: datetime) -> WebhookDelivery | None:
     body = batch_body(delivery, webhook.station_id)
     headers = {"Content-Type": "application/json", "X-Beatbook-Signature": sign(body, webhook.secret),
                "X-Beatbook-Delivery": str(delivery.id), "X-Beatbook-Attempt": str(delivery.attempts)}
-    url = webhook.url
+    url, delivery_id = webhook.url, delivery.id
     db.session.commit()  # no transaction stays open while the receiver answers
     answer = post(url, body, headers)
+    delivery = db.session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    if delivery is None:
+        return None  # the webhook was removed while the batch was on its way
     _record(delivery, answer, now)
     db.session.commit()
     return delivery
