@@ -225,10 +225,15 @@ def test_one_batch_is_claimed_by_one_worker(feed_world, receiver):
     assert webhook.claim(delivery.id, now) is True
     assert webhook.claim(delivery.id, now) is False  # the second worker finds it taken
     assert webhook.send_next(webhook_id, now) is None and receiver.received == []
-    # A worker that died holding it: the sweep gives the batch back after a while.
-    webhook.release_lost_claims(now + webhook.CLAIM_LOST_AFTER + timedelta(seconds=1))
+    # A worker that died holding it: the sweep gives the batch back after a while, as a failed attempt.
+    assert webhook.release_lost_claims(now + webhook.CLAIM_LOST_AFTER / 2) == 0
+    later = now + webhook.CLAIM_LOST_AFTER + timedelta(seconds=1)
+    assert webhook.release_lost_claims(later) == 1
     commit()
-    assert _deliveries()[0].status == "retrying"
+    [delivery] = _deliveries()
+    assert delivery.status == "retrying" and delivery.next_attempt_at > later
+    attempt = db.session.scalar(select(DeliveryAttempt))
+    assert (attempt.number, attempt.error, attempt.delivered) == (1, webhook.WORKER_LOST, False)
 
 
 def test_a_disabled_or_removed_webhook_sends_nothing(feed_world, receiver, person):
@@ -410,3 +415,18 @@ def test_a_new_secret_is_shown_once_and_audited(feed_world, receiver, person):
     assert stored.secret != first and stored.secret in page.get_data(as_text=True)
     assert stored.secret not in person.client.get("/feed/webhook").get_data(as_text=True)
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "feed_webhook_secret_changed"))
+
+
+def test_the_log_is_newest_first_and_paginated(feed_world, receiver, person):
+    webhook_id, _ = _subscribe(feed_world, receiver.url)
+    for seq in range(1, webhook.PAGE_SIZE + 2):
+        db.session.add(WebhookDelivery(webhook_id=webhook_id, first_seq=seq * 1000, last_seq=seq * 1000 + 7,
+                                       entry_count=8, status="delivered"))
+    commit()
+    person.login("liaison")
+    first = person.client.get("/feed/deliveries").get_data(as_text=True)
+    ranges = re.findall(r"(\d+)–\d+ \(8\)", first)
+    assert len(ranges) == webhook.PAGE_SIZE and ranges[0] == str((webhook.PAGE_SIZE + 1) * 1000)
+    assert "page=2" in first and "1000–1007" not in first
+    second = person.client.get("/feed/deliveries?page=2").get_data(as_text=True)
+    assert re.findall(r"(\d+)–\d+ \(8\)", second) == ["1000"] and "page=1" in second

@@ -263,12 +263,20 @@ def send_due(webhook_id: int, now: datetime, limit: int = 50) -> int:
 # --- the sweep's part ------------------------------------------------------------------------------
 
 
-def release_lost_claims(now: datetime) -> None:
-    """A batch claimed by a worker that died goes back to retrying (its attempt is counted)."""
-    table = WebhookDelivery.__table__
-    db.session.execute(update(table).where(table.c.status == DeliveryStatus.SENDING.value,
-                                           table.c.claimed_at < now - CLAIM_LOST_AFTER)
-                       .values(status=DeliveryStatus.RETRYING.value, next_attempt_at=now, claimed_at=None))
+WORKER_LOST = "worker lost"
+
+
+def release_lost_claims(now: datetime) -> int:
+    """A batch claimed by a worker that died is a failed attempt (in the log, with backoff);
+    how many were released."""
+    lost = list(db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.SENDING.value,
+                                      WebhookDelivery.claimed_at < now - CLAIM_LOST_AFTER)
+        .with_for_update(skip_locked=True)))
+    for delivery in lost:
+        _record(delivery, Answer(error=WORKER_LOST), now)
+    db.session.flush()
+    return len(lost)
 
 
 def webhooks_due(now: datetime) -> list[int]:
