@@ -430,3 +430,29 @@ def test_the_log_is_newest_first_and_paginated(feed_world, receiver, person):
     assert "page=2" in first and "1000–1007" not in first
     second = person.client.get("/feed/deliveries?page=2").get_data(as_text=True)
     assert re.findall(r"(\d+)–\d+ \(8\)", second) == ["1000"] and "page=1" in second
+
+
+def test_two_workers_at_once_send_a_batch_once(feed_world, receiver, app):
+    feed_world.lead()
+    commit()
+    webhook_id, _ = _subscribe(feed_world, receiver.url)
+    number_new_entries()
+    webhook.webhooks_due(utcnow())
+    commit()
+    now, start = utcnow(), threading.Barrier(4)
+    results: list = []
+
+    def worker():
+        with app.app_context():
+            start.wait()
+            results.append(webhook.send_next(webhook_id, now) is not None)
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert len(receiver.received) == 1
+    assert [(a.number, a.delivered) for a in db.session.scalars(select(DeliveryAttempt))] == [(1, True)]
