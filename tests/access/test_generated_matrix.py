@@ -675,6 +675,7 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "event_id": lambda world, kind, step: world.ids[kind],
     "letter_id": lambda world, kind, step: world.ids[kind],
     "delivery_id": lambda world, kind, step: world.ids["delivery"],
+    "batch_id": lambda world, kind, step: world.ids[kind],  # a webhook delivery (govfeed.resend)
     "followup_id": lambda world, kind, step: world.ids[kind],
     "case_id": lambda world, kind, step: world.ids[kind],
     "category": lambda world, kind, step: "marriage_family",

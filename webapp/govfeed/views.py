@@ -164,10 +164,10 @@ def deliveries():
                                     confirm_form=ConfirmForm()))
 
 
-@bp.route("/feed/deliveries/<int:delivery_id>/resend", methods=["POST"])
+@bp.route("/feed/deliveries/<int:batch_id>/resend", methods=["POST"])
 @allow(can_manage_feed)
-def resend(delivery_id: int):
-    delivery = station_delivery(current_user, delivery_id)
+def resend(batch_id: int):
+    delivery = station_delivery(current_user, batch_id)
     if ConfirmForm().validate_on_submit():
         if webhook.resend(delivery, utcnow()):
             record(current_user, "feed_webhook_resend", "webhook_delivery", delivery.id,
