@@ -8,8 +8,8 @@ talks to the receiver.
 
 Order: a webhook's batches go strictly one after another, oldest first. A later batch waits while
 an earlier one is retrying, and a batch that gave up stops the line until the liaison resends it:
-the receiver sees `seq` only increase, with no gap. A resent (already delivered) batch goes again
-with its own delivery id, so the receiver can drop what it already has.
+the receiver sees `seq` only increase, with no gap. A resent batch goes first (it is the oldest
+open one), with the same delivery id and seqs as before: the receiver can tell what it already has.
 
 Every function takes `now`: tests move time forward by passing it, never by sleeping.
 """
