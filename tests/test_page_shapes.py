@@ -36,6 +36,8 @@ PAGES = [
     ("home.liaison", "liaison", lambda ids: "/home/liaison"),
     ("home.admin", "admin", lambda ids: "/home/admin"),
     ("govfeed.tokens", "liaison", lambda ids: "/feed/tokens"),
+    ("govfeed.webhook_settings", "liaison", lambda ids: "/feed/webhook"),
+    ("govfeed.deliveries", "liaison", lambda ids: "/feed/deliveries"),
     ("home.no_role", "norole", lambda ids: "/home/none"),
     ("org.communities", "admin", lambda ids: "/admin/communities"),
     ("org.community", "admin", lambda ids: f"/admin/communities/{ids['community']}"),

@@ -45,6 +45,7 @@ PLUGINS = (
     "webapp.audit.anchors",
     "webapp.exports.jobs",  # the export job, its inbox kind and the sweep step deleting expired files
     "webapp.govfeed.listeners",  # a de-identified feed entry per lead event; numbers them each minute
+    "webapp.govfeed.tasks",  # after the numbering: batches the newly numbered entries for the webhook
 )
 
 

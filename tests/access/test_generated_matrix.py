@@ -51,7 +51,7 @@ from webapp.dv.services import (
 from webapp.experts.services import ExpertInput, invite, save_expert
 from webapp.exports.models import ExportFile
 from webapp.extensions import db
-from webapp.govfeed.models import FeedToken
+from webapp.govfeed.models import FeedToken, FeedWebhook, WebhookDelivery
 from webapp.govfeed.services import issue_token
 from webapp.leads.codes import Source, Status
 from webapp.leads.deadlines import parse_deadlines
@@ -302,6 +302,13 @@ def _duty_and_experts(world: World, people: dict[str, User], officer: User) -> N
     world.ids["expert"] = expert.id
     world.ids["invitation"] = invite(lead, expert, "https://meeting.example.cn/gm", now, officer).id
     world.ids["feed_token"] = issue_token(station, "matrix", officer)[0].id
+    hook = FeedWebhook(station_id=station.id, url="https://93.184.216.34/feed", secret="bbw_matrix")
+    db.session.add(hook)
+    db.session.flush()
+    delivery = WebhookDelivery(webhook_id=hook.id, first_seq=1, last_seq=1, entry_count=1, status="delivered")
+    db.session.add(delivery)
+    db.session.flush()
+    world.ids["webhook_delivery"] = delivery.id
 
 
 def fresh_shift(world: World) -> int:
@@ -519,6 +526,12 @@ def station_feed_token(world, user, kind, **_):
     return ALLOW if token.station_id == user.station_id else 404
 
 
+def station_webhook_delivery(world, user, kind, **_):
+    delivery = db.session.get(WebhookDelivery, world.ids[kind])
+    hook = db.session.get(FeedWebhook, delivery.webhook_id)
+    return ALLOW if hook.station_id == user.station_id else 404
+
+
 def station_grant(world, user, kind, **_):
     grant = db.session.get(RoleGrant, world.ids[kind])
     return ALLOW if grant.user.station_id == user.station_id else 404
@@ -572,6 +585,7 @@ RECORD_ROUTES: dict[str, RecordRoute] = {
                                          refused_for_state=(409,)),
     "duty.remove": RecordRoute(("shift",), station_shift, methods=("POST",)),
     "govfeed.revoke": RecordRoute(("feed_token",), station_feed_token, methods=("POST",)),
+    "govfeed.resend": RecordRoute(("webhook_delivery",), station_webhook_delivery, methods=("POST",)),
     "duty.call": RecordRoute(("call",), seen_call),
     # An empty answer is invalid (422); the holder of the open offer is the only one who may answer.
     "duty.answer": RecordRoute(("call",), seen_call, methods=("POST",), refused_for_state=(409, 422)),
@@ -661,6 +675,7 @@ ARGUMENTS: dict[str, Callable[[World, str, str | None], object]] = {
     "event_id": lambda world, kind, step: world.ids[kind],
     "letter_id": lambda world, kind, step: world.ids[kind],
     "delivery_id": lambda world, kind, step: world.ids["delivery"],
+    "batch_id": lambda world, kind, step: world.ids[kind],  # a webhook delivery (govfeed.resend)
     "followup_id": lambda world, kind, step: world.ids[kind],
     "case_id": lambda world, kind, step: world.ids[kind],
     "category": lambda world, kind, step: "marriage_family",

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import json
 import random
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import pytest
@@ -84,3 +87,31 @@ def random_id(rng: random.Random) -> str:
 def random_card(rng: random.Random) -> str:
     digits = "62" + "".join(rng.choice("0123456789") for _ in range(rng.randint(14, 17)))
     return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4)) if rng.random() < 0.5 else digits
+
+
+PLAIN_KEYS = {"ref", "compartment", "category", "subtype", "source", "community", "grid", "received_on",
+              "closed_on", "status", "risk", "outcome", "summary"}
+SEALED_KEYS = {"ref", "compartment", "received_on", "status"}
+NUMBER = re.compile(r"\d(?:[\s.\-]?\d){6,}")
+
+
+def _norm(value: str) -> str:
+    return unicodedata.normalize("NFKC", value)
+
+
+def assert_deidentified(record: dict, planted: list[str]) -> None:
+    """The feed's check of one de-identified lead: only the allowed keys, none of the values planted
+    in the lead (names, phones, IDs, address …), no long number anywhere."""
+    text = json.dumps(record, ensure_ascii=False)
+    for value in planted:
+        assert value not in text and _norm(value) not in _norm(text), (value, text)
+    if record["compartment"]:
+        assert set(record) == SEALED_KEYS and record["ref"] is None
+        assert record["compartment"] in {"domestic_violence", "minor"}
+        return
+    assert set(record) == PLAIN_KEYS
+    assert re.fullmatch(r"[0-9a-f]{20}", record["ref"])
+    for key, value in record.items():
+        if key in {"ref", "received_on", "closed_on"} or value is None:
+            continue
+        assert not NUMBER.search(_norm(value)), (key, value)

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import unicodedata
 
 from sqlalchemy import select
 
-from tests.govfeed.conftest import random_card, random_id, random_landline, random_mobile, random_name
+from tests.govfeed.conftest import (
+    assert_deidentified,
+    random_card,
+    random_id,
+    random_landline,
+    random_mobile,
+    random_name,
+)
 from webapp.extensions import db
 from webapp.govfeed.deidentify import deidentify, scrub
 from webapp.govfeed.models import FeedEntry
 from webapp.leads.codes import Source
 from webapp.leads.services import PartyInput
-
-PLAIN_KEYS = {"ref", "compartment", "category", "subtype", "source", "community", "grid", "received_on",
-              "closed_on", "status", "risk", "outcome", "summary"}
-SEALED_KEYS = {"ref", "compartment", "received_on", "status"}
-NUMBER = re.compile(r"\d(?:[\s.\-]?\d){6,}")
-
-
-def _norm(value: str) -> str:
-    return unicodedata.normalize("NFKC", value)
 
 
 def test_no_forbidden_field_or_pattern_over_a_generated_set(feed_world):
@@ -57,19 +53,9 @@ def test_no_forbidden_field_or_pattern_over_a_generated_set(feed_world):
     for entry in entries:
         record = json.loads(entry.payload)
         assert record == deidentify(_lead(entry.lead_id))
-        text = entry.payload
-        for value in planted[entry.lead_id]:
-            assert value not in text and _norm(value) not in _norm(text), (value, text)
+        assert_deidentified(record, planted[entry.lead_id])
         if record["compartment"]:
-            assert set(record) == SEALED_KEYS and record["ref"] is None
-            assert record["compartment"] in {"domestic_violence", "minor"}
             continue
-        assert set(record) == PLAIN_KEYS
-        assert re.fullmatch(r"[0-9a-f]{20}", record["ref"])
-        for key, value in record.items():
-            if key in {"ref", "received_on", "closed_on"} or value is None:
-                continue
-            assert not NUMBER.search(_norm(value)), (key, value)
         assert "联系人：[已隐去]" in record["summary"]
         assert record["community"] == "NA" and record["source"] == "police_110"
         assert record["subtype"] in {"noise", "other"}

@@ -57,7 +57,7 @@ from webapp.access.experts import (
     station_expert,
 )
 from webapp.access.exports import can_export_leads, can_export_monthly, find_export, own_export
-from webapp.access.govfeed import FEED_MANAGERS, can_manage_feed, station_token
+from webapp.access.govfeed import FEED_MANAGERS, can_manage_feed, station_delivery, station_token
 from webapp.access.leads import (
     ASSIGNABLE_ROLES,
     can_be_assigned,
@@ -123,6 +123,7 @@ __all__ = [
     "FEED_MANAGERS",
     "can_manage_feed",
     "station_token",
+    "station_delivery",
     "DECLARED_ELSEWHERE",
     "HOME_BY_ROLE",
     "MEDIATION_ROLES",

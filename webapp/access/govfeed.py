@@ -1,4 +1,5 @@
-"""Who manages the government feed's pull tokens: the liaison, supervisors and admins of the station."""
+"""Who manages the government feed's pull tokens and webhook (its deliveries, their resend): the
+liaison, supervisors and admins of the station."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import select
 
 from webapp.access.base import any_role
 from webapp.extensions import db
-from webapp.govfeed.models import FeedToken
+from webapp.govfeed.models import FeedToken, FeedWebhook, WebhookDelivery
 from webapp.org.models import Role, User
 
 FEED_MANAGERS = (Role.LIAISON, Role.SUPERVISOR, Role.ADMIN)
@@ -22,3 +23,13 @@ def station_token(user: User, token_id: int) -> FeedToken:
     if token is None:
         abort(404)
     return token
+
+
+def station_delivery(user: User, delivery_id: int) -> WebhookDelivery:
+    """A webhook delivery of the person's station, or 404."""
+    delivery = db.session.scalar(
+        select(WebhookDelivery).join(FeedWebhook, FeedWebhook.id == WebhookDelivery.webhook_id)
+        .where(WebhookDelivery.id == delivery_id, FeedWebhook.station_id == user.station_id))
+    if delivery is None:
+        abort(404)
+    return delivery

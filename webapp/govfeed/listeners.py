@@ -1,4 +1,5 @@
-"""The feed's plug-in: every lead event makes a feed entry; the minute sweep numbers new entries."""
+"""The feed's plug-in: every lead event makes a feed entry; the minute sweep numbers new entries,
+then the webhook's step batches and sends them (webapp/govfeed/tasks.py)."""
 
 from __future__ import annotations
 

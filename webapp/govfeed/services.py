@@ -88,14 +88,19 @@ def parse_paging(cursor: str | None, limit: str | None) -> tuple[int, int]:
     return number(cursor, 0, 0, MAX_CURSOR, "cursor"), number(limit, DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
 
 
+def entry_json(entry: FeedEntry) -> dict:
+    """One entry as the feed (and the webhook) carries it."""
+    return {"seq": entry.seq, "event": entry.event, "at": entry.at.isoformat(),
+            "lead": json.loads(entry.payload)}
+
+
 def read_page(station_id: int, cursor: int, limit: int) -> dict:
     """Entries numbered after `cursor`, in order; `next_cursor` is where the next pull starts."""
     entries = list(db.session.scalars(
         select(FeedEntry).where(FeedEntry.station_id == station_id, FeedEntry.seq.is_not(None),
                                 FeedEntry.seq > cursor).order_by(FeedEntry.seq).limit(limit)))
     return {
-        "entries": [{"seq": e.seq, "event": e.event, "at": e.at.isoformat(), "lead": json.loads(e.payload)}
-                    for e in entries],
+        "entries": [entry_json(e) for e in entries],
         "next_cursor": str(entries[-1].seq if entries else cursor),
         "more": len(entries) == limit,
     }
@@ -139,7 +144,8 @@ def authenticate(header: str | None) -> tuple[FeedToken, str] | None:
 
 
 def sign(body: bytes, token: str) -> str:
-    """X-Beatbook-Signature: HMAC-SHA256 of the exact body bytes, keyed with the bearer token."""
+    """X-Beatbook-Signature: HMAC-SHA256 of the exact body bytes, keyed with the bearer token (the
+    webhook's: with its secret)."""
     return "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
 
 

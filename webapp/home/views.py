@@ -13,6 +13,7 @@ from webapp.dv.figures import dv_figures
 from webapp.dv.models import LetterStatus
 from webapp.extensions import db
 from webapp.govfeed.services import entries_after, feed_summary, tokens_of
+from webapp.govfeed.webhook import recent_deliveries
 from webapp.home import bp
 from webapp.home.seen import Since, arrived_at, previous_visit, progress_changed_at, since
 from webapp.leads import queries
@@ -195,7 +196,7 @@ def liaison():
     return _shown(readable_offline(render_page(
         "home/liaison.html", block="feed_rows", station=station, communities=org.communities(station),
         since=Since(then, entries_after(station, then)),
-        feed=feed_summary(station), tokens=tokens_of(station),
+        feed=feed_summary(station), tokens=tokens_of(station), deliveries=recent_deliveries(station),
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
         dv=dv_figures(station, (date(today.year, 1, 1), date(today.year, 12, 31))),
         youth=youth_figures(station, last_twelve_months(today)),

@@ -14,6 +14,10 @@ redirect, cannot reach inside either.
 names under the reserved test domains (`.test`, `.example`, `.invalid`), which exist on no real
 network. Private, link-local and other non-public addresses stay refused even then, and the
 connection check still lets a push reach nothing but loopback or public addresses.
+
+The government feed's webhook (webapp/govfeed/webhook.py) goes through the same checks with
+`PushPolicy.for_webhooks`: any host and port the liaison names, as long as it is `https` and every
+address is public (no allow-list: the receiving system is the local government's own).
 """
 
 from __future__ import annotations
@@ -61,13 +65,21 @@ class EndpointRefused(ValueError):
 class PushPolicy:
     hosts: tuple[str, ...]  # "name" matches that host only; "*.domain" any host under domain
     allow_insecure_local: bool = False  # tests and benchmarks only
+    any_public_host: bool = False  # webhooks: no allow-list, any port; addresses still public only
 
     @classmethod
     def from_config(cls, config: Mapping) -> PushPolicy:
         return cls(hosts=parse_hosts(config.get("BEATBOOK_PUSH_HOSTS", DEFAULT_PUSH_HOSTS)),
                    allow_insecure_local=bool(config.get("BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL", False)))
 
+    @classmethod
+    def for_webhooks(cls, config: Mapping) -> PushPolicy:
+        return cls(hosts=(), any_public_host=True,
+                   allow_insecure_local=bool(config.get("BEATBOOK_PUSH_ALLOW_INSECURE_LOCAL", False)))
+
     def host_allowed(self, host: str) -> bool:
+        if self.any_public_host:
+            return True
         host = host.rstrip(".").lower()
         for entry in self.hosts:
             if entry.startswith("*."):
@@ -139,7 +151,7 @@ def check_endpoint(endpoint: str, policy: PushPolicy, *, resolve: bool = True,
             raise EndpointRefused(NOT_HTTPS)
         if not policy.host_allowed(host):
             raise EndpointRefused(HOST_NOT_ALLOWED, host)
-        if port not in (None, 443):
+        if port not in (None, 443) and not policy.any_public_host:
             raise EndpointRefused(PORT_NOT_ALLOWED, str(port))
     if resolve:
         _check_addresses(host, port or (443 if scheme == "https" else 80), policy, resolver or resolve_host)
@@ -147,7 +159,8 @@ def check_endpoint(endpoint: str, policy: PushPolicy, *, resolve: bool = True,
 
 def _parse(endpoint: str) -> tuple[str, str, int | None]:
     """The scheme, host and port of an absolute http(s) URL without user info; else NOT_A_URL."""
-    if not endpoint or len(endpoint) > MAX_ENDPOINT_LENGTH or any(c.isspace() for c in endpoint):
+    if not endpoint or len(endpoint) > MAX_ENDPOINT_LENGTH or \
+            any(c.isspace() or not c.isprintable() for c in endpoint):  # NUL and other controls too
         raise EndpointRefused(NOT_A_URL)
     try:
         parts = urlsplit(endpoint)
