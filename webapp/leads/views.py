@@ -70,6 +70,8 @@ def _register(form) -> Response | None:
     db.session.commit()
     if result.created:
         flash(_("Report saved. Thank you."), "success")
+        # The next page offers a fresh form in one tap (a volunteer's round has several reports).
+        flash(url_for(request.endpoint), "another_registration" if hasattr(form, "grid_id") else "another_report")
     return see_other(url_for("leads.detail", lead_id=result.lead.id))
 
 
