@@ -71,7 +71,8 @@ def _register(form) -> Response | None:
     if result.created:
         flash(_("Report saved. Thank you."), "success")
         # The next page offers a fresh form in one tap (a volunteer's round has several reports).
-        flash(url_for(request.endpoint), "another_registration" if hasattr(form, "grid_id") else "another_report")
+        another = "another_registration" if request.endpoint == "leads.desk" else "another_report"
+        flash(url_for(request.endpoint), another)
     return see_other(url_for("leads.detail", lead_id=result.lead.id))
 
 
