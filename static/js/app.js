@@ -70,6 +70,9 @@
   const init = (root) => {
     root.querySelectorAll("form[data-client-record]").forEach(stamp);
     root.querySelectorAll("[data-shown-with]").forEach(showIfTicked);
+    // A refused form comes back in place: its list of errors is where the eye (and a screen
+    // reader) goes next, not wherever the submit button had scrolled to.
+    root.querySelector(".error-summary")?.focus();
   };
 
   document.addEventListener("click", (event) => {
