@@ -4,8 +4,10 @@ which is never kept on the phone in the clear."""
 
 from __future__ import annotations
 
+import io
 import re
 
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
@@ -17,6 +19,7 @@ from tests.browser.test_offline import (
     _one_lead,
     _open_report,
     _poll,
+    _query,
     _unique,
     _wait_items,
 )
@@ -124,3 +127,37 @@ def test_a_dv_desk_form_is_never_kept_as_a_draft(new_phone, live_server):
     page.reload()
     expect(page.locator("#desk-form textarea[name=summary]")).to_have_value("")
     expect(page.locator("#desk-form input[name=flag_dv]")).not_to_be_checked()
+
+
+def _picture(colour: tuple[int, int, int]) -> dict:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(buffer, "JPEG")
+    return {"name": f"scene-{colour[0]}.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+
+
+def test_photos_picked_one_at_a_time_add_up_and_one_can_be_removed_offline(new_phone, live_server):
+    page = new_phone()
+    sign_in(page, "officer")
+    page.goto("/leads/desk")
+    _controlled(page)
+    page.context.set_offline(True)
+    form = page.locator("#desk-form")
+    picker = form.locator("input[name=photos]")
+    assert picker.get_attribute("accept") == "image/*" and picker.get_attribute("capture") is not None
+    expect(form.locator("label[for=photos]")).to_have_text("添加照片")
+    for colour in ((200, 40, 40), (40, 200, 40), (40, 40, 200)):  # a camera gives one at a time
+        picker.set_input_files(_picture(colour))
+    expect(form.locator(".photo-previews img")).to_have_count(3)
+    form.locator("[data-remove-photo]").nth(1).click()
+    expect(form.locator(".photo-previews img")).to_have_count(2)
+    summary = _unique("窗口办理：带两张照片")
+    form.locator("select[name=category]").select_option("neighbour")
+    form.locator("textarea[name=summary]").fill(summary)
+    form.locator("select[name=community_id]").select_option(index=1)
+    form.locator("[type=submit]").click()
+    expect(page.locator(".saved-offline")).to_be_visible()
+    page.context.set_offline(False)
+    _wait_items(page, _all_sent(1))
+    lead = _one_lead(live_server, summary)
+    photos = _query(live_server, "SELECT width FROM lead_photo WHERE lead_id = ?", (lead["id"],))
+    assert len(photos) == 2
