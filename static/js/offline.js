@@ -296,6 +296,10 @@
     // A refused form comes back from the server with what was sent: that is newer than a draft.
     if (draft.page !== location.pathname + location.search || form.querySelector(".error-summary")) return;
     fill(form, draft.fields);
+    // A folded part (a second person, an ID number) with something restored in it is opened.
+    for (const part of form.querySelectorAll("details")) {
+      if ([...part.querySelectorAll("input:not([type=hidden]):not([type=checkbox]), select, textarea")].some((e) => e.value)) part.open = true;
+    }
     const note = document.createElement("p");
     note.className = "draft-note";
     note.setAttribute("role", "status");

@@ -570,6 +570,14 @@ def test_a_persons_name_is_labelled_as_a_persons_name_in_chinese(ctx):
     assert "名称" not in body
 
 
+def test_the_second_person_is_folded_until_there_is_something_in_it(ctx):
+    fresh = text_of(ctx.browser("oa").client.get("/leads/desk"))
+    assert re.search(r'<details class="party-more">\s*<summary>[^<]*</summary>\s*<fieldset class="party">\s*'
+                     r'<legend>Person 2</legend>', fresh)
+    refused = text_of(post_desk(ctx, desk_form(ctx, **{"parties-1-phone": "13900001111"})))
+    assert 'class="party-more"' not in refused and "<legend>Person 2</legend>" in refused
+
+
 def test_an_unused_party_block_without_a_role_is_ignored(ctx):
     phone = unique_phone()
     lead = lead_at(post_desk(ctx, desk_form(ctx, summary="Roles probe", **{
