@@ -22,6 +22,7 @@ from tests.browser.test_offline import (
     _query,
     _unique,
     _wait_items,
+    _wait_signed_out,
 )
 
 DESK_DRAFT_JS = "async () => BeatbookDB.getMeta('draft:lead.desk')"
@@ -106,6 +107,25 @@ def test_a_half_filled_desk_form_survives_the_tab_being_killed(new_phone, live_s
     assert page.evaluate(DESK_DRAFT_JS) is None
     page.click("[data-report-another]")
     expect(page.locator("#desk-form textarea[name=summary]")).to_have_value("")
+
+
+def test_a_draft_does_not_outlive_signing_out(new_phone, live_server):
+    """A shared station phone: the next person never finds the last one's half-written report."""
+    page = new_phone()
+    sign_in(page, "officer")
+    page.goto("/leads/desk")
+    _controlled(page)
+    _fill_half_the_desk_form(page, _unique("交班前没填完的登记"))
+    _poll(page, DESK_DRAFT_JS, what="a draft of the desk form")
+    page.goto("/account")
+    page.click("#sign-out")
+    _wait_signed_out(page)
+    assert page.evaluate(DESK_DRAFT_JS) is None
+    sign_in(page, "supervisor")
+    page.goto("/leads/desk")
+    expect(page.locator("#desk-form")).to_be_visible()
+    assert page.locator("#desk-form textarea[name=summary]").input_value() == ""
+    assert page.evaluate(DESK_DRAFT_JS) is None
 
 
 def test_a_dv_desk_form_is_never_kept_as_a_draft(new_phone, live_server):
