@@ -200,7 +200,11 @@
         headers: { "HX-Request": "true" },
       });
       const target = response.headers.get("HX-Redirect");
-      if (target) { location.assign(target); return "done"; }
+      if (target) {
+        await forgetDraft(form);  // before leaving: the next page may be a fresh form
+        location.assign(target);
+        return "done";
+      }
       if (response.redirected && new URL(response.url).pathname === "/login") return "sign_in";
       if (response.status >= 500 || response.status === 400 || response.status === 429) return "later";
       const fragment = await response.text();
@@ -222,7 +226,98 @@
     notice.innerHTML = `<p><strong></strong></p><p><a href="/outbox"></a></p>`;
     notice.querySelector("strong").textContent = state === "needs_sign_in" ? text.savedSignIn : text.saved;
     notice.querySelector("a").textContent = text.openOutbox;
+    if (form.dataset.anotherUrl) {  // a volunteer on a round files several in a row
+      notice.append(Object.assign(document.createElement("a"), {
+        href: form.dataset.anotherUrl, className: "button primary big", textContent: form.dataset.anotherLabel,
+      }));
+      notice.lastChild.dataset.reportAnother = "";
+    }
     form.replaceWith(notice);
+  }
+
+  // --- drafts: a form being filled is kept on the phone (a locked phone, a killed tab) ---------
+  // One draft per form kind (`data-draft`), in the outbox's database, for the person signed in:
+  // restored on the same page, forgotten once the form is sent or saved to the outbox, on
+  // "discard", at sign-out (the worker clears the metadata) and when someone else opens the form.
+  // A DV or minor form is never kept as a draft: the outbox's sealing is for the server's eyes
+  // only, so the phone could not open it again; ticking the box deletes what was kept.
+  const DRAFT_SKIPPED = new Set(["csrf_token", "uuid", "recorded_at"]);
+  const draftKey = (form) => `draft:${form.dataset.draft}`;
+  const mustNotKeep = (form) => form.dataset.sealed !== undefined ||
+    [...form.querySelectorAll("input[name=flag_dv], input[name=flag_minor]")].some((box) => box.checked);
+  const draftWrites = new WeakMap();  // one write at a time per form, in the order typed
+
+  function keepDraft(form) {
+    form.dataset.draftState = "saving";
+    const previous = draftWrites.get(form) || Promise.resolve();
+    const write = previous.then(async () => {
+      if (mustNotKeep(form)) { await DB.setMeta(draftKey(form), null); return; }
+      const fields = [...new FormData(form)].filter(([name, value]) => !DRAFT_SKIPPED.has(name) && !(value instanceof File));
+      await DB.setMeta(draftKey(form), { userId, page: location.pathname + location.search, fields });
+    }).catch(() => {}).then(() => {
+      if (draftWrites.get(form) === write) form.dataset.draftState = "saved";
+    });
+    draftWrites.set(form, write);
+    return write;
+  }
+
+  async function forgetDraft(form) {
+    if (!form.dataset.draft) return;
+    await (draftWrites.get(form) || Promise.resolve());
+    await DB.setMeta(draftKey(form), null).catch(() => {});
+  }
+
+  // What the person changed before the draft was read is theirs, not the draft's.
+  const untouched = (element) => {
+    if (element.type === "checkbox" || element.type === "radio") return element.checked === element.defaultChecked;
+    if (element.type !== "select-one") return element.tagName === "SELECT" || element.value === element.defaultValue;
+    const chosen = [...element.options].findIndex((option) => option.defaultSelected);
+    return element.selectedIndex === Math.max(chosen, 0);  // nothing marked: the first is shown
+  };
+
+  function fill(form, fields) {
+    const values = new Map();
+    for (const [name, value] of fields) values.set(name, [...(values.get(name) || []), value]);
+    for (const [name, kept] of values) {
+      [...form.elements].filter((element) => element.name === name && untouched(element)).forEach((element, index) => {
+        if (element.type === "checkbox" || element.type === "radio") element.checked = kept.includes(element.value);
+        else if (element.type !== "file" && element.type !== "hidden") element.value = kept[index] ?? "";
+      });
+    }
+    // Boxes not in the draft were unticked when it was kept.
+    for (const box of form.querySelectorAll("input[type=checkbox]")) if (!values.has(box.name) && untouched(box)) box.checked = false;
+    form.querySelectorAll("input[type=checkbox]").forEach((box) => box.dispatchEvent(new Event("change", { bubbles: true })));
+  }
+
+  async function restoreDraft(form) {
+    const draft = await DB.getMeta(draftKey(form)).catch(() => null);
+    if (!draft) return;
+    if (draft.userId !== userId) { await DB.setMeta(draftKey(form), null); return; }
+    // A refused form comes back from the server with what was sent: that is newer than a draft.
+    if (draft.page !== location.pathname + location.search || form.querySelector(".error-summary")) return;
+    fill(form, draft.fields);
+    // A folded part (a second person, an ID number) with something restored in it is opened.
+    for (const part of form.querySelectorAll("details")) {
+      if ([...part.querySelectorAll("input:not([type=hidden]):not([type=checkbox]), select, textarea")].some((e) => e.value)) part.open = true;
+    }
+    const note = document.createElement("p");
+    note.className = "draft-note";
+    note.setAttribute("role", "status");
+    const discard = Object.assign(document.createElement("button"), { type: "button", textContent: form.dataset.draftDiscard });
+    discard.onclick = async () => {  // the form as it first came: from the server, or the phone's copy
+      await forgetDraft(form);
+      location.reload();
+    };
+    note.append(form.dataset.draftRestored, " ", discard);
+    form.prepend(note);
+  }
+
+  if (userId) document.querySelectorAll("form[data-draft]").forEach(restoreDraft);
+  for (const type of ["input", "change"]) {
+    document.addEventListener(type, (event) => {
+      const form = event.target.form;
+      if (userId && form && form.dataset.draft && event.target.type !== "file") keepDraft(form);
+    });
   }
 
   document.addEventListener("submit", async (event) => {
@@ -247,6 +342,7 @@
       return;
     }
     // from here on the phone keeps it until the server confirms it
+    await forgetDraft(form);
     savedNotice(form, item.state);
     await refresh();
     syncSoon();

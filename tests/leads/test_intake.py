@@ -151,14 +151,16 @@ def quick_form(world: World, **overrides) -> dict:
 
 
 def desk_form(world: World, **overrides) -> dict:
-    """What the desk form sends: every select has a value (the first option unless chosen)."""
+    """What the desk form sends: every select its first option unless chosen; a party's role is
+    blank until the officer picks one (here: the first person is the applicant, the second
+    block is left unused)."""
     form = {
         "source": "walk_in", "source_ref": "", "category": "neighbour", "subtype": "",
         "summary": "Walk-in: a tenant and landlord argue over a deposit", "risk": "", "head_count": "",
         "community_id": str(world.ids["A"]), "grid_id": "", "address": "",
         "parties-0-role": "applicant", "parties-0-name": "", "parties-0-phone": "",
         "parties-0-id_number": "", "parties-0-relation": "",
-        "parties-1-role": "applicant", "parties-1-name": "", "parties-1-phone": "",
+        "parties-1-role": "", "parties-1-name": "", "parties-1-phone": "",
         "parties-1-id_number": "", "parties-1-relation": "",
         "uuid": "", "recorded_at": "",
     }
@@ -217,6 +219,7 @@ KIND = ("Choose a kind of dispute.", "请选择纠纷类型。")
 CATEGORY = ("Choose a category.", "请选择纠纷类型。")
 REFERENCE = ("Enter the ticket or incident number.", "请填写工单号或警情编号。")
 HEAD_COUNT = ("Enter how many people are involved.", "请填写涉及人数。")
+ROLE = ("Choose this person's role.", "请选择此人的角色。")
 PHONE = ("Not a valid phone number.", "电话号码格式不正确。")
 ID_NUMBER = ("Not a valid ID number.", "身份证号格式不正确。")
 GRID = ("The grid is not in the chosen community.", "该网格不属于所选社区。")
@@ -286,6 +289,8 @@ DESK_CASES = [
     ("party-name-65", {"parties-0-name": "名" * 65}, {}, longer_than(64), []),
     ("party-role-unknown", {"parties-0-role": "bystander", "parties-0-name": "张三"}, {}, CHOICE,
      []),
+    ("party-role-not-chosen", {"parties-0-role": "", "parties-0-name": "张三"}, {}, ROLE, []),
+    ("second-party-role-not-chosen", {"parties-1-phone": "13900001111"}, {}, ROLE, []),
     ("grid-outside-community", {"grid_id": "GB"}, {}, GRID, []),
     ("latitude-91", {"latitude": "91", "longitude": "117.282"}, {}, POSITION, []),
     ("latitude-without-longitude", {"latitude": "31.8618"}, {}, POSITION, []),
@@ -536,6 +541,82 @@ def test_desk_intake_with_parties_and_a_photo_stripped_of_its_location(ctx):
     served = oa.get(f"/leads/{lead.id}/photos/{photo.id}")
     assert served.status_code == 200 and served.data == photo.data
     assert served.mimetype == "image/jpeg" and "no-store" in served.headers["Cache-Control"]
+
+
+# --- the desk form's shape: roles chosen, flags asked once, conditional fields ------------------
+
+
+def _select(body: str, name: str) -> str:
+    match = re.search(rf'<select[^>]*name="{re.escape(name)}"[^>]*>(.*?)</select>', body, re.S)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_desk_form_chooses_no_party_role_and_asks_each_flag_once(ctx):
+    body = text_of(ctx.browser("oa").client.get("/leads/desk"))
+    for index in (0, 1):
+        options = _select(body, f"parties-{index}-role")
+        assert options.startswith('<option value="">') and "selected" not in options, options[:200]
+    for flag in ("flag_dv", "flag_minor", "flag_watched", "flag_many_people"):
+        assert len(re.findall(rf'name="{flag}"', body)) == 1, flag
+    offered = set(re.findall(r'name="risk_factors"[^>]*value="([^"]+)"', body))
+    assert offered and not offered & {"domestic_violence", "minor", "watched_person", "many_people"}
+    assert "criminal_tendency" in offered
+
+
+def test_a_persons_name_is_labelled_as_a_persons_name_in_chinese(ctx):
+    body = text_of(ctx.browser("oa", "zh").client.get("/leads/desk"))
+    assert re.search(r'<label for="parties-0-name">姓名</label>', body)
+    assert "名称" not in body
+
+
+def test_the_second_person_is_folded_until_there_is_something_in_it(ctx):
+    fresh = text_of(ctx.browser("oa").client.get("/leads/desk"))
+    assert re.search(r'<details class="party-more">\s*<summary>[^<]*</summary>\s*<fieldset class="party">\s*'
+                     r'<legend>Person 2</legend>', fresh)
+    refused = text_of(post_desk(ctx, desk_form(ctx, **{"parties-1-phone": "13900001111"})))
+    assert 'class="party-more"' not in refused and "<legend>Person 2</legend>" in refused
+
+
+def test_an_unused_party_block_without_a_role_is_ignored(ctx):
+    phone = unique_phone()
+    lead = lead_at(post_desk(ctx, desk_form(ctx, summary="Roles probe", **{
+        "parties-0-role": "victim", "parties-0-name": "孙丽", "parties-0-phone": phone})))
+    assert [(p.role, p.name, p.phone) for p in lead.parties] == [("victim", "孙丽", phone)]
+
+
+@pytest.mark.parametrize("count", ["0", "lots", "12"])
+def test_a_head_count_without_many_people_is_dropped_not_checked(ctx, count):
+    """The count is shown only with "many people involved": a stale value left behind is not an
+    error the officer cannot see, and is not stored."""
+    lead = lead_at(post_desk(ctx, desk_form(ctx, summary=f"Head count probe {count}", head_count=count)))
+    assert (lead.flag_many_people, lead.head_count) == (False, None)
+    assert "many_people" not in lead.risk_factors.split(",")
+
+
+def test_many_people_without_a_count_is_shown_at_the_field_and_in_the_summary_above(ctx):
+    before = rows()
+    response = post_desk(ctx, desk_form(ctx, summary="Summary probe", flag_many_people="y", **{
+        "parties-0-name": "周强", "parties-0-role": ""}))
+    body = text_of(response)
+    assert response.status_code == 422
+    summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', body, re.S)
+    assert summary, "no error summary above the form"
+    links = dict(re.findall(r'<a href="#([^"]+)">(.*?)</a>', summary.group(1)))
+    assert HEAD_COUNT[0] in links.get("head_count", "")
+    assert ROLE[0] in links.get("parties-0-role", "")
+    assert summary.start() < body.index('id="head_count"')
+    assert re.search(r'id="head_count-err">[^<]*' + re.escape(HEAD_COUNT[0]), body)
+    # The count sits in the part a small script shows only while "many people" is ticked.
+    assert re.search(r'<div data-shown-with="flag_many_people">\s*<div class="field invalid">\s*'
+                     r'<label for="head_count"', body)
+    assert rows() == before
+
+
+def test_a_dv_flag_from_the_risk_section_still_makes_a_dv_lead(ctx):
+    lead = lead_at(post_desk(ctx, desk_form(ctx, summary="DV flag probe", flag_dv="y",
+                                            risk_factors=["criminal_tendency"])))
+    assert lead.flag_dv and {"domestic_violence", "criminal_tendency"} <= set(lead.risk_factors.split(","))
 
 
 def test_a_photo_bigger_than_1600_pixels_is_downscaled(ctx):

@@ -39,6 +39,12 @@ from webapp.leads.codes import (
 from webapp.leads.services import LeadInput, PartyInput
 from webapp.org.forms import MultiCheckboxField
 
+# Factors that are flags of their own (DV, a minor, a watched person, many people): the flags put
+# the lead in its compartment and give these factors (grading.factors_from_flags), so the desk
+# form asks only for the rest.
+FLAG_FACTORS = frozenset({"domestic_violence", "minor", "watched_person", "many_people"})
+FACTORS_ASKED = [code for code in RISK_FACTOR_LABELS if code not in FLAG_FACTORS]
+
 SUMMARY_QUICK_MAX = 500
 SUMMARY_DESK_MAX = 2000
 
@@ -124,8 +130,10 @@ class PartyForm(Form):
         def get_translations(self, form):
             return wtf_translations
 
-    role = SelectField(_l("Role"), choices=_choices(PARTY_ROLE_LABELS))
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
+    # No role is chosen for the officer: two blocks both saying "applicant" were filed unread.
+    role = SelectField(_l("Role"), choices=_choices(PARTY_ROLE_LABELS, _l("Choose…")))
+    # A person's name (姓名), not a thing's (名称): its own msgid.
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=64)])
     phone = StringField(_l("Phone"), validators=[
         Optional(), Regexp(r"^\+?[0-9 -]{5,20}$", message=_l("Not a valid phone number."))])
     id_number = StringField(_l("ID number"), validators=[
@@ -134,6 +142,10 @@ class PartyForm(Form):
 
     def is_empty(self) -> bool:
         return not any((self.name.data, self.phone.data, self.id_number.data))
+
+    def validate_role(self, field):
+        if not field.data and not self.is_empty():
+            raise ValidationError(_l("Choose this person's role."))
 
 
 class DeskIntakeForm(PlaceMixin, FlaskForm):
@@ -154,8 +166,11 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
     flag_many_people = BooleanField(_l("Many people involved"))
     head_count = StoredIntegerField(_l("How many people"), validators=[Optional(), NumberRange(1, 100_000)])
     risk = SelectField(_l("Risk grade"), choices=_choices(RISK_LABELS, _l("Let the rules grade it")))
-    risk_factors = MultiCheckboxField(_l("Risk factors"), choices=_choices(RISK_FACTOR_LABELS))
+    # Every factor is accepted (an outbox item made before the form changed may carry any), but
+    # the form shows only FACTORS_ASKED: the others are the flags above, asked once.
+    risk_factors = MultiCheckboxField(_l("Other risk factors"), choices=_choices(RISK_FACTOR_LABELS))
     grid_id = SelectField(_l("Grid"), coerce=optional_int)
+    factors_asked = FACTORS_ASKED
     parties = FieldList(FormField(PartyForm), min_entries=2, max_entries=10)
     photos = MultipleFileField(_l("Photos"))
 
@@ -163,9 +178,20 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
         if self.source.data in {Source.HOTLINE_12345, Source.POLICE_110} and not (field.data or "").strip():
             raise ValidationError(_l("Enter the ticket or incident number."))
 
-    def validate_head_count(self, field):
-        if self.flag_many_people.data and not field.data:
-            raise ValidationError(_l("Enter how many people are involved."))
+    def validate(self, extra_validators=None) -> bool:
+        # "How many people" belongs to "many people involved": without the flag the count is
+        # hidden on the page, so whatever it holds is dropped rather than checked.
+        if not self.flag_many_people.data:
+            self.head_count.raw_data = []
+            self.head_count.process_errors = []
+            self.head_count.data = None
+        valid = super().validate(extra_validators)
+        # Checked here, not by a field validator: an empty count stops the field's own chain
+        # (Optional), and the officer should see it together with any other error.
+        if self.flag_many_people.data and self.head_count.data is None and not self.head_count.errors:
+            self.head_count.errors.append(str(_l("Enter how many people are involved.")))
+            return False
+        return valid
 
     def to_input(self, photos: list[bytes], community=None, grid=None) -> LeadInput:
         latitude, longitude, accuracy = self.position()

@@ -70,6 +70,9 @@ def _register(form) -> Response | None:
     db.session.commit()
     if result.created:
         flash(_("Report saved. Thank you."), "success")
+        # The next page offers a fresh form in one tap (a volunteer's round has several reports).
+        another = "another_registration" if request.endpoint == "leads.desk" else "another_report"
+        flash(url_for(request.endpoint), another)
     return see_other(url_for("leads.detail", lead_id=result.lead.id))
 
 
