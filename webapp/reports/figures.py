@@ -23,6 +23,7 @@ from webapp.leads.models import Lead, LeadEvent
 from webapp.mediation.figures import SuccessRate, success_rate
 from webapp.mediation.models import MediationCase, MediationSession
 from webapp.org.models import Community, Station, User
+from webapp.reports.cache import cached
 from webapp.returnvisits.models import Result, ReturnVisit, State
 from webapp.timeutil import STATION_TZ
 from webapp.youth.figures import Period as YouthPeriod
@@ -229,6 +230,13 @@ def volunteer_figures(station_id: int, period: Period) -> VolunteerFigures:
 
 
 def figures(scope: Scope, period: Period, station: Station | None = None) -> Figures:
+    """Every figure of the period; reused while nothing they count has changed (cache.py)."""
+    return cached(scope.station_id, ("figures", scope, period, station is not None),
+                  lambda: count_figures(scope, period, station))
+
+
+def count_figures(scope: Scope, period: Period, station: Station | None = None) -> Figures:
+    """Every figure of the period, counted now."""
     result = Figures(period=period, leads=lead_counts(scope, period), outcomes=outcomes(scope, period),
                      return_visits=return_visit_figures(scope, period))
     if scope.whole_station and station is not None:
@@ -275,6 +283,11 @@ def _local_day(column):
 
 
 def daily_counts(scope: Scope, period: Period) -> dict[date, int]:
+    """Leads received per station-local day; reused while nothing they count has changed (cache.py)."""
+    return cached(scope.station_id, ("daily", scope, period), lambda: count_daily(scope, period))
+
+
+def count_daily(scope: Scope, period: Period) -> dict[date, int]:
     day = _local_day(Lead.received_at)
     rows = db.session.execute(
         select(day, func.count())
