@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ from tests.conftest import Browser
 from tests.factories import commit
 from tests.reports.conftest import local, make_lead
 
+CSS = Path(__file__).parents[2] / "static" / "css" / "app.css"
 APRIL = "/reports/?period=custom&start=2026-04-01&end=2026-04-30"
 MARCH = "/reports/?period=custom&start=2026-03-01&end=2026-03-31"
 
@@ -165,3 +168,32 @@ def test_the_default_period_is_this_month(hand, client):
     Browser(client).login(hand.supervisor.username)
     for choice in ("", "?period=this_month", "?period=last_month", "?period=this_year"):
         assert client.get(f"/reports/{choice}").status_code == 200
+
+
+def _em(text: str) -> float:
+    """An upper bound of a label's width in em for the sans fonts phones use: wide (CJK) 1, else 0.65."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WFA" else 0.65 for ch in text)
+
+
+def test_bar_labels_end_before_their_bars_and_keep_the_full_label_in_a_title(hand, client):
+    for source in ("online", "residents_committee", "police_110"):  # the longest Chinese labels
+        make_lead(hand.station, hand.officer, local(2026, 3, 20), community=hand.a, source=source)
+    commit()
+    status, html = _page(client, hand.supervisor)  # Chinese, the default
+    assert status == 200
+    rows = re.findall(r'<text class="bar-label" x="([\d.]+)" y="([\d.]+)">'
+                      r'(?:<title>([^<]*)</title>)?([^<]*)</text>\s*'
+                      r'<rect class="bar" x="([\d.]+)" y="([\d.]+)" height="([\d.]+)"', html)
+    assert len(rows) >= 15
+    font = float(re.search(r"\.bar-label,[^{]*\{font-size:(\d+)px", CSS.read_text()).group(1))
+    titled = set()
+    for x, y, title, shown, bar_x, bar_y, height in rows:
+        # The label's box (baseline y, one font size tall) ends left of the bar it stands beside.
+        assert float(x) + _em(html_lib.unescape(shown)) * font <= float(bar_x), shown
+        assert float(bar_y) <= float(y) <= float(bar_y) + float(height) + font
+        if title:
+            assert shown.endswith("…") and html_lib.unescape(title).startswith(html_lib.unescape(shown)[:-1])
+            titled.add(html_lib.unescape(title))
+    assert "网上受理（公众号/视频）" in titled  # too long for the room: cut, whole in its title
+    table = html.split('id="chart-source"')[1].split("</table>")[0]
+    assert "网上受理（公众号/视频）" in table  # and in the table behind the chart

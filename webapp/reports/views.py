@@ -17,6 +17,7 @@ from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import readable_offline, render_page
 from webapp.reports import bp, figures, gridmap
+from webapp.reports.charts import fit_label
 from webapp.timeutil import STATION_TZ, utcnow
 
 PERIODS = ("this_month", "last_month", "this_year", "custom")
@@ -67,6 +68,11 @@ class Row:
     value: int
     previous: int | None = None
     href: str | None = None
+
+    @property
+    def short(self) -> str:
+        """The label as drawn beside its bar (cut to fit; the full one is in its <title>)."""
+        return fit_label(self.label)
 
 
 def in_period(period: figures.Period, *, originals: bool) -> dict[str, str]:
