@@ -6,6 +6,7 @@ three years, inserted with Core statements as the bench does.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -70,6 +71,9 @@ def test_reused_figures_equal_a_fresh_count_for_every_period_and_scope(generated
             fresh = _everything(scope, period, station, slow=True)
             assert first == fresh and again == fresh, (scope, period)
             assert again[0] is first[0]  # the second call reused the first's figures
+        work = figures.work_now(scope, NOW)
+        assert work == replace(figures.count_open_work(scope), overdue=work.overdue)
+        assert figures.work_now(scope, NOW).open_by_community is work.open_by_community  # reused
     year = figures.figures(Scope(station.id), PERIODS[2], station)
     assert year.leads.total > 500 and sum(year.outcomes.values()) > 100  # the data set has substance
 
@@ -87,6 +91,13 @@ def test_a_committed_change_to_a_lead_is_counted_at_once(generated):
     after = figures.figures(scope, period, station)
     assert after == figures.count_figures(scope, period, station)
     assert after.leads.by_source.get("online", 0) == before.leads.by_source.get("online", 0) + 1
+
+    work = figures.work_now(scope, NOW)
+    lead.status, lead.supervised_until = "accepted", NOW  # put under supervision, open again
+    db.session.commit()
+    again = figures.work_now(scope, NOW)
+    assert again.supervised == work.supervised + 1
+    assert sum(again.open_by_community.values()) == sum(work.open_by_community.values()) + 1
 
     # A bulk statement (as a sweep would run) is counted too.
     db.session.execute(update(Lead).where(Lead.station_id == station.id, Lead.received_at >= since,

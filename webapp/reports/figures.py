@@ -10,7 +10,7 @@ own communities that they may open (no DV or minor leads: those stay in their co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, distinct, func, select
@@ -250,9 +250,17 @@ def count_figures(scope: Scope, period: Period, station: Station | None = None) 
 
 
 def work_now(scope: Scope, now: datetime) -> WorkNow:
+    """Overdue is counted at `now` (time alone changes it); the rest only changes with a write, so
+    it is reused while the station's figures stamp holds (cache.py)."""
     open_ = Lead.status.in_([s.value for s in OPEN_STATUSES])
     overdue = db.session.scalar(select(func.count()).select_from(Lead).where(
         scope.leads(), open_, Lead.due_at < now)) or 0
+    return replace(cached(scope.station_id, ("work", scope), lambda: count_open_work(scope)), overdue=overdue)
+
+
+def count_open_work(scope: Scope) -> WorkNow:
+    """Work under supervision and open leads by community and grid (overdue left at 0: see work_now)."""
+    open_ = Lead.status.in_([s.value for s in OPEN_STATUSES])
     supervised = db.session.scalar(select(func.count()).select_from(Lead).where(
         scope.leads(), Lead.status.in_([s.value for s in ACTIVE_STATUSES]),
         Lead.supervised_until.is_not(None))) or 0
@@ -271,7 +279,7 @@ def work_now(scope: Scope, now: datetime) -> WorkNow:
         by_g[grid_id] = by_g.get(grid_id, 0) + n
         red_c[community_id] = red_c.get(community_id, 0) + int(red or 0)
         red_g[grid_id] = red_g.get(grid_id, 0) + int(red or 0)
-    return WorkNow(overdue=overdue, supervised=supervised, open_by_community=by_c, open_by_grid=by_g,
+    return WorkNow(overdue=0, supervised=supervised, open_by_community=by_c, open_by_grid=by_g,
                    open_red_by_community=red_c, open_red_by_grid=red_g)
 
 
