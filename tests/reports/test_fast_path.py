@@ -7,7 +7,7 @@ three years, inserted with Core statements as the bench does.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -60,6 +60,24 @@ def _everything(scope: Scope, period: Period, station: Station, slow: bool):
     return count(scope, period, station), daily(scope, period)
 
 
+def _weekly(scope: Scope, period: Period) -> list[tuple[date, int]]:
+    """The weekly trend from its definition: leads received in each Monday-started week of the period."""
+    days = figures.count_daily(scope, period)
+    monday = period.start - timedelta(days=period.start.weekday())
+    weeks = []
+    while monday <= period.end:
+        weeks.append((monday, sum(n for d, n in days.items() if monday <= d < monday + timedelta(days=7))))
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _monthly(scope: Scope, end: date) -> list[tuple[date, int]]:
+    months = figures.months_back(end)
+    days = figures.count_daily(scope, months)
+    firsts = sorted({(months.start + timedelta(days=i)).replace(day=1) for i in range(months.days)})
+    return [(first, sum(n for d, n in days.items() if d.replace(day=1) == first)) for first in firsts]
+
+
 def test_reused_figures_equal_a_fresh_count_for_every_period_and_scope(generated):
     station, officer = generated
     scopes = (Scope(station.id), figures.scope_for(officer))
@@ -71,6 +89,9 @@ def test_reused_figures_equal_a_fresh_count_for_every_period_and_scope(generated
             fresh = _everything(scope, period, station, slow=True)
             assert first == fresh and again == fresh, (scope, period)
             assert again[0] is first[0]  # the second call reused the first's figures
+            # The trends share one count of days and still equal each counted on its own.
+            assert figures.monthly_trend(scope, period.end, beside=period) == _monthly(scope, period.end)
+            assert figures.weekly_trend(scope, period) == _weekly(scope, period)
         work = figures.work_now(scope, NOW)
         assert work == replace(figures.count_open_work(scope), overdue=work.overdue)
         assert figures.work_now(scope, NOW).open_by_community is work.open_by_community  # reused

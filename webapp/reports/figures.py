@@ -311,7 +311,7 @@ def count_daily(scope: Scope, period: Period) -> dict[date, int]:
 
 def weekly_trend(scope: Scope, period: Period) -> list[tuple[date, int]]:
     """Leads received per week (weeks start on Monday) over the period; the first and last may be partial."""
-    days = daily_counts(scope, period)
+    days = {d: n for d, n in daily_counts(scope, trend_days(period)).items() if d >= period.start}
     first = period.start - timedelta(days=period.start.weekday())
     weeks: list[tuple[date, int]] = []
     monday = first
@@ -319,6 +319,12 @@ def weekly_trend(scope: Scope, period: Period) -> list[tuple[date, int]]:
         weeks.append((monday, sum(n for d, n in days.items() if monday <= d < monday + timedelta(days=7))))
         monday += timedelta(days=7)
     return weeks
+
+
+def trend_days(period: Period, count: int = 12) -> Period:
+    """The days both trends draw from: the period's and those of the `count` months up to its end
+    (one count serves both charts)."""
+    return Period(min(period.start, months_back(period.end, count).start), period.end)
 
 
 def months_back(end: date, count: int = 12) -> Period:
@@ -330,12 +336,18 @@ def months_back(end: date, count: int = 12) -> Period:
     return Period(date(year, month, 1), end)
 
 
-def monthly_trend(scope: Scope, end: date, count: int = 12) -> list[tuple[date, int]]:
-    """Leads received per calendar month over the `count` months ending with `end`'s month."""
+def monthly_trend(scope: Scope, end: date, count: int = 12,
+                  beside: Period | None = None) -> list[tuple[date, int]]:
+    """Leads received per calendar month over the `count` months ending with `end`'s month.
+
+    beside: the period (ending on `end`) whose weekly trend is drawn too: one count of days serves both.
+    """
     period = months_back(end, count)
-    days = daily_counts(scope, period)
+    days = daily_counts(scope, trend_days(beside or period, count))
     totals: dict[date, int] = {}
     for d, n in days.items():
+        if d < period.start:
+            continue  # a day of the weekly trend's longer period
         key = d.replace(day=1)
         totals[key] = totals.get(key, 0) + n
     months = []

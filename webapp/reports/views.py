@@ -152,7 +152,7 @@ def index():
         "reports/index.html", choice=choice, period=period, previous=period.previous(), fig=current,
         prev=before, work=work, charts=charts, flags=flags, periods=PERIODS,
         weekly=figures.weekly_trend(scope, period),
-        monthly=figures.monthly_trend(scope, period.end),
+        monthly=figures.monthly_trend(scope, period.end, beside=period),
         map=drawn, map_of=map_of, drill=can_drill_down(user), whole_station=scope.whole_station,
         is_liaison=user.has_role(Role.LIAISON) and not can_drill_down(user),
     ))
