@@ -106,11 +106,15 @@ def _restamp_touched_stations(session: Session) -> None:
     touched = session.info.pop(_TOUCHED, None)
     if not touched:
         return
-    statement = update(Station.__table__).values(figures_stamp=new_figures_stamp())
+    station = Station.__table__
+    rows = select(station.c.id).order_by(station.c.id).with_for_update()
     if ALL_STATIONS not in touched:
-        statement = statement.where(Station.__table__.c.id.in_(sorted(touched)))
-    # Through the connection, not session.execute: the restamp must not note itself.
-    session.connection().execute(statement)
+        rows = rows.where(station.c.id.in_(touched))
+    # Through the connection, not session.execute: the restamp must not note itself. The rows are
+    # locked in id order first, so two commits restamping overlapping stations never wait crosswise.
+    connection = session.connection()
+    ids = connection.execute(rows).scalars().all()
+    connection.execute(update(station).where(station.c.id.in_(ids)).values(figures_stamp=new_figures_stamp()))
 
 
 @event.listens_for(Session, "after_rollback")
