@@ -107,7 +107,9 @@ def _restamp_touched_stations(session: Session) -> None:
     if not touched:
         return
     station = Station.__table__
-    rows = select(station.c.id).order_by(station.c.id).with_for_update()
+    # FOR NO KEY UPDATE: it must not wait on the key-share locks every open transaction that
+    # inserted a row referring to the station holds (that waits crosswise: a deadlock).
+    rows = select(station.c.id).order_by(station.c.id).with_for_update(key_share=True)
     if ALL_STATIONS not in touched:
         rows = rows.where(station.c.id.in_(touched))
     # Through the connection, not session.execute: the restamp must not note itself. The rows are
