@@ -4,9 +4,11 @@
 
 Signs in as the demo supervisor, officer and liaison with Flask's test client (the time is the
 server's whole handling of the request: routing, session, every figure's query, the SVG and the
-tables), warms each page up twice, then times `--repeat` requests. GET /healthz is timed in the
-same run as the reference (shared machines swing: compare the ratio too). Prints the slowest SQL
-statements of the supervisor's this-year page.
+tables), warms each page up twice, then times `--repeat` requests: "warm" reuses the figures
+(webapp/reports/cache.py), "after a change" restamps the station before each request, as any
+committed change to a lead does, so every figure is counted afresh. GET /healthz is timed in the
+same run as the reference (shared machines swing: compare the ratio too). Prints the statements of
+the supervisor's this-year page after a change, grouped by the figure function that ran them.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import argparse
 import statistics
 import sys
 import time
+import traceback
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
-from bench.list_pages import PageFailed, _measure, _sign_in
+from bench.list_pages import PageFailed, _get, _measure, _sign_in
 
 PAGES = (
     ("supervisor, this month", "supervisor", "/reports/"),
@@ -52,35 +55,68 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for label, user, url in PAGES:
         try:
-            results.append((label, _measure(clients[user], url, args.repeat)))
+            warm = _measure(clients[user], url, args.repeat)
+            cold = [_after_a_change(app, clients[user], url) for _ in range(max(3, args.repeat // 2))]
+            results.append((label, warm, cold))
         except PageFailed as error:
             print(f"{label}: {error}")
             failed = True
     reference += _measure(anonymous, "/healthz", args.repeat)
     healthz = statistics.median(reference)
     print(f"reference GET /healthz: median {healthz:.2f} ms")
-    print(f"{'page':<26} {'median':>8} {'max':>8} {'x healthz':>10}")
-    for label, samples in results:
-        median = statistics.median(samples)
-        print(f"{label:<26} {median:8.1f} {max(samples):8.1f} {median / healthz:10.0f}")
+    print(f"{'page':<26} {'warm':>8} {'max':>8} {'x healthz':>10} {'after a change':>15} {'max':>8}")
+    for label, warm, cold in results:
+        median = statistics.median(warm)
+        print(f"{label:<26} {median:8.1f} {max(warm):8.1f} {median / healthz:10.0f} "
+              f"{statistics.median(cold):15.1f} {max(cold):8.1f}")
+    _statements_by_figure(app, engine, clients["supervisor"], "/reports/?period=this_year")
+    return 1 if failed else 0
 
-    statements: list[tuple[float, str]] = []
+
+def _after_a_change(app, client, url: str) -> float:
+    """One request after the station's figures were restamped (what a committed lead change does)."""
+    from webapp.extensions import db
+    from webapp.org.models import Station, new_figures_stamp
+
+    with app.app_context():
+        db.session.execute(update(Station).values(figures_stamp=new_figures_stamp()))
+        db.session.commit()
+    return _get(client, url)[0]
+
+
+def _statements_by_figure(app, engine, client, url: str) -> None:
+    """Time every statement of one page after a change, grouped by the figures.py function that ran it."""
+    statements: list[tuple[float, str, str]] = []
+
+    def caller() -> str:
+        for frame in traceback.extract_stack()[::-1]:
+            if "/webapp/" in frame.filename and "/reports/cache.py" not in frame.filename \
+                    and "sqlalchemy" not in frame.filename:
+                return f"{frame.filename.rsplit('/webapp/', 1)[1]}:{frame.name}"
+        return "?"
 
     def before(conn, cursor, statement, parameters, context, executemany):
         conn.info["started"] = time.perf_counter()
 
     def after(conn, cursor, statement, parameters, context, executemany):
-        statements.append(((time.perf_counter() - conn.info["started"]) * 1000, statement))
+        statements.append(((time.perf_counter() - conn.info["started"]) * 1000, caller(), statement))
 
+    _after_a_change(app, client, "/healthz")
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
-    clients["supervisor"].get("/reports/?period=this_year")
+    client.get(url)
     event.remove(engine, "before_cursor_execute", before)
     event.remove(engine, "after_cursor_execute", after)
-    print(f"\nsupervisor, this year: {len(statements)} statements; the slowest:")
-    for ms, statement in sorted(statements, reverse=True)[:4]:
-        print(f"  {ms:8.1f} ms  {' '.join(statement.split())[:160]}")
-    return 1 if failed else 0
+    by_figure: dict[str, list[float]] = {}
+    for ms, where, _statement in statements:
+        by_figure.setdefault(where, []).append(ms)
+    in_sql = sum(ms for ms, _where, _statement in statements)
+    print(f"\n{url} after a change: {len(statements)} statements, {in_sql:.0f} ms in SQL")
+    for where, times in sorted(by_figure.items(), key=lambda item: -sum(item[1])):
+        print(f"  {sum(times):8.1f} ms  {len(times):3} statements  {where}")
+    print("the slowest:")
+    for ms, where, statement in sorted(statements, reverse=True)[:4]:
+        print(f"  {ms:8.1f} ms  {where}  {' '.join(statement.split())[:140]}")
 
 
 if __name__ == "__main__":

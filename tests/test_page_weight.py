@@ -42,7 +42,8 @@ def client(demo_client):
 @pytest.mark.parametrize(("username", "path"), [(None, "/login"), ("officer", "/home/officer"),
                                                 ("admin", "/admin/users"), (None, "/online/"),
                                                 (None, "/online/progress"), ("volunteer", "/leads/new"),
-                                                ("officer", "/leads/desk")])
+                                                ("officer", "/leads/desk"), ("supervisor", "/reports/"),
+                                                ("supervisor", "/reports/?period=this_year")])
 def test_first_visit_fits_the_budget(client, demo, username, path):
     if username:
         Browser(client).login(username, "beatbook-demo")

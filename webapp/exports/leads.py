@@ -92,7 +92,8 @@ def parse_filters(args: Mapping[str, str]) -> queries.LeadFilters:
 
 
 def filters_dict(filters: queries.LeadFilters) -> dict:
-    return {k: v for k, v in asdict(filters).items() if v not in ("", None)}
+    unset = asdict(queries.LeadFilters())
+    return {k: v for k, v in asdict(filters).items() if v != unset[k]}
 
 
 def export_leads(viewer: User, filters: queries.LeadFilters, now: datetime) -> Iterator[Lead]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -17,10 +17,12 @@ from sqlalchemy.orm import selectinload
 from webapp.access import case_scope, lead_scope
 from webapp.extensions import db
 from webapp.leads.codes import ACTIVE_STATUSES, OPEN_STATUSES, Status
-from webapp.leads.models import Lead, LeadParty
+from webapp.leads.models import Lead, LeadEvent, LeadParty
 from webapp.org.models import User
+from webapp.timeutil import STATION_TZ
 
 PAGE_SIZE = 25
+REACHABLE = (Status.RESOLVED.value, Status.FAILED.value, Status.TRANSFERRED.value)
 QUEUES = ("ungraded", "unroutable", "returned", "overdue", "supervised")
 
 
@@ -35,6 +37,12 @@ class LeadFilters:
     queue: str = ""
     source: str = ""
     grid_id: int | None = None
+    # Station-local days, both included: when the lead was received, or when it reached `reached` if
+    # that is set. The dashboard's links pass its period, so the list holds the leads it counted.
+    received_from: date | None = None
+    received_to: date | None = None
+    originals: bool = False  # leave out duplicates, as the dashboard's lead figures do
+    reached: str = ""  # resolved, failed or transferred: leads that reached it (at least once)
 
 
 @dataclass
@@ -49,27 +57,42 @@ def _values(statuses) -> list[str]:
 
 
 def _apply_filters(statement, filters: LeadFilters, now: datetime):
-    if filters.category:
-        statement = statement.where(Lead.category == filters.category)
-    if filters.risk:
-        statement = statement.where(Lead.risk == filters.risk)
-    if filters.status:
-        statement = statement.where(Lead.status == filters.status)
-    if filters.community_id:
-        statement = statement.where(Lead.community_id == filters.community_id)
-    if filters.grid_id:
-        statement = statement.where(Lead.grid_id == filters.grid_id)
-    if filters.source:
-        statement = statement.where(Lead.source == filters.source)
+    equal = ((Lead.category, filters.category), (Lead.risk, filters.risk), (Lead.status, filters.status),
+             (Lead.community_id, filters.community_id), (Lead.grid_id, filters.grid_id),
+             (Lead.source, filters.source))
+    statement = statement.where(*(column == value for column, value in equal if value))
     flag_columns = {"dv": Lead.flag_dv, "minor": Lead.flag_minor, "watched": Lead.flag_watched,
                     "repeat": Lead.flag_repeat, "many_people": Lead.flag_many_people}
     if filters.flag in flag_columns:
         statement = statement.where(flag_columns[filters.flag].is_(True))
+    statement = _apply_received(statement, filters)
     statement = _apply_queue(statement, filters.queue, now)
     q = filters.q.strip()
     if q:
         statement = statement.where(or_(*_text_match(q)))
     return statement
+
+
+def _apply_received(statement, filters: LeadFilters):
+    """The date filters: on receipt, or on the step that reached `reached` (the dashboard's outcomes)."""
+    at = LeadEvent.at if filters.reached else Lead.received_at
+    within = []
+    if filters.received_from:
+        within.append(at >= _local_midnight(filters.received_from))
+    if filters.received_to:
+        within.append(at < _local_midnight(filters.received_to + timedelta(days=1)))
+    if filters.reached:
+        statement = statement.where(Lead.id.in_(
+            select(LeadEvent.lead_id).where(LeadEvent.to_status == filters.reached, *within)))
+    else:
+        statement = statement.where(*within)
+    if filters.originals:
+        statement = statement.where(Lead.duplicate_of_id.is_(None))
+    return statement
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), STATION_TZ)
 
 
 def _text_match(q: str) -> list:

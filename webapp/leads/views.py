@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -193,6 +195,17 @@ def step_label(step: str) -> str:
 
 
 
+def _local_date(raw: str) -> date | None:
+    """A YYYY-MM-DD filter date; anything else (junk, 20 digits, year 99999) is ignored like a bad filter."""
+    if len(raw) != 10 or not raw.isascii():
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if date(2000, 1, 1) <= value <= date(2100, 12, 31) else None
+
+
 def _filters_from_args() -> queries.LeadFilters:
     args = request.args
     filters = queries.LeadFilters(
@@ -200,7 +213,11 @@ def _filters_from_args() -> queries.LeadFilters:
         status=args.get("status", ""), community_id=args.get("community_id", type=db_int),
         flag=args.get("flag", ""), queue=args.get("queue", ""),
         source=args.get("source", ""), grid_id=args.get("grid_id", type=db_int),
+        received_from=_local_date(args.get("from", "")), received_to=_local_date(args.get("to", "")),
+        originals=args.get("originals") == "1", reached=args.get("reached", ""),
     )
+    if filters.reached not in queries.REACHABLE:
+        filters.reached = ""
     if filters.source not in {s.value for s in Source}:
         filters.source = ""
     if filters.category not in CATEGORY_LABELS:

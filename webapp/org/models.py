@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
 from flask import current_app
@@ -39,6 +40,10 @@ class CommunityKind(enum.StrEnum):
     OTHER = "other"
 
 
+def new_figures_stamp() -> str:
+    return uuid.uuid4().hex
+
+
 class Station(db.Model):
     __tablename__ = "station"
 
@@ -46,6 +51,9 @@ class Station(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100), default="")
+    # Changes whenever a commit writes something the station's figures count (webapp/reports/cache.py).
+    figures_stamp: Mapped[str] = mapped_column(String(32), default=new_figures_stamp,
+                                               server_default="")
 
     communities: Mapped[list[Community]] = relationship(
         back_populates="station", order_by="Community.code"

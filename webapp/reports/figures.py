@@ -10,7 +10,7 @@ own communities that they may open (no DV or minor leads: those stay in their co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, distinct, func, select
@@ -23,6 +23,7 @@ from webapp.leads.models import Lead, LeadEvent
 from webapp.mediation.figures import SuccessRate, success_rate
 from webapp.mediation.models import MediationCase, MediationSession
 from webapp.org.models import Community, Station, User
+from webapp.reports.cache import cached
 from webapp.returnvisits.models import Result, ReturnVisit, State
 from webapp.timeutil import STATION_TZ
 from webapp.youth.figures import Period as YouthPeriod
@@ -229,6 +230,13 @@ def volunteer_figures(station_id: int, period: Period) -> VolunteerFigures:
 
 
 def figures(scope: Scope, period: Period, station: Station | None = None) -> Figures:
+    """Every figure of the period; reused while nothing they count has changed (cache.py)."""
+    return cached(scope.station_id, ("figures", scope, period, station is not None),
+                  lambda: count_figures(scope, period, station))
+
+
+def count_figures(scope: Scope, period: Period, station: Station | None = None) -> Figures:
+    """Every figure of the period, counted now."""
     result = Figures(period=period, leads=lead_counts(scope, period), outcomes=outcomes(scope, period),
                      return_visits=return_visit_figures(scope, period))
     if scope.whole_station and station is not None:
@@ -242,9 +250,17 @@ def figures(scope: Scope, period: Period, station: Station | None = None) -> Fig
 
 
 def work_now(scope: Scope, now: datetime) -> WorkNow:
+    """Overdue is counted at `now` (time alone changes it); the rest only changes with a write, so
+    it is reused while the station's figures stamp holds (cache.py)."""
     open_ = Lead.status.in_([s.value for s in OPEN_STATUSES])
     overdue = db.session.scalar(select(func.count()).select_from(Lead).where(
         scope.leads(), open_, Lead.due_at < now)) or 0
+    return replace(cached(scope.station_id, ("work", scope), lambda: count_open_work(scope)), overdue=overdue)
+
+
+def count_open_work(scope: Scope) -> WorkNow:
+    """Work under supervision and open leads by community and grid (overdue left at 0: see work_now)."""
+    open_ = Lead.status.in_([s.value for s in OPEN_STATUSES])
     supervised = db.session.scalar(select(func.count()).select_from(Lead).where(
         scope.leads(), Lead.status.in_([s.value for s in ACTIVE_STATUSES]),
         Lead.supervised_until.is_not(None))) or 0
@@ -263,7 +279,7 @@ def work_now(scope: Scope, now: datetime) -> WorkNow:
         by_g[grid_id] = by_g.get(grid_id, 0) + n
         red_c[community_id] = red_c.get(community_id, 0) + int(red or 0)
         red_g[grid_id] = red_g.get(grid_id, 0) + int(red or 0)
-    return WorkNow(overdue=overdue, supervised=supervised, open_by_community=by_c, open_by_grid=by_g,
+    return WorkNow(overdue=0, supervised=supervised, open_by_community=by_c, open_by_grid=by_g,
                    open_red_by_community=red_c, open_red_by_grid=red_g)
 
 
@@ -275,6 +291,11 @@ def _local_day(column):
 
 
 def daily_counts(scope: Scope, period: Period) -> dict[date, int]:
+    """Leads received per station-local day; reused while nothing they count has changed (cache.py)."""
+    return cached(scope.station_id, ("daily", scope, period), lambda: count_daily(scope, period))
+
+
+def count_daily(scope: Scope, period: Period) -> dict[date, int]:
     day = _local_day(Lead.received_at)
     rows = db.session.execute(
         select(day, func.count())
@@ -290,7 +311,7 @@ def daily_counts(scope: Scope, period: Period) -> dict[date, int]:
 
 def weekly_trend(scope: Scope, period: Period) -> list[tuple[date, int]]:
     """Leads received per week (weeks start on Monday) over the period; the first and last may be partial."""
-    days = daily_counts(scope, period)
+    days = {d: n for d, n in daily_counts(scope, trend_days(period)).items() if d >= period.start}
     first = period.start - timedelta(days=period.start.weekday())
     weeks: list[tuple[date, int]] = []
     monday = first
@@ -298,6 +319,12 @@ def weekly_trend(scope: Scope, period: Period) -> list[tuple[date, int]]:
         weeks.append((monday, sum(n for d, n in days.items() if monday <= d < monday + timedelta(days=7))))
         monday += timedelta(days=7)
     return weeks
+
+
+def trend_days(period: Period, count: int = 12) -> Period:
+    """The days both trends draw from: the period's and those of the `count` months up to its end
+    (one count serves both charts)."""
+    return Period(min(period.start, months_back(period.end, count).start), period.end)
 
 
 def months_back(end: date, count: int = 12) -> Period:
@@ -309,12 +336,18 @@ def months_back(end: date, count: int = 12) -> Period:
     return Period(date(year, month, 1), end)
 
 
-def monthly_trend(scope: Scope, end: date, count: int = 12) -> list[tuple[date, int]]:
-    """Leads received per calendar month over the `count` months ending with `end`'s month."""
+def monthly_trend(scope: Scope, end: date, count: int = 12,
+                  beside: Period | None = None) -> list[tuple[date, int]]:
+    """Leads received per calendar month over the `count` months ending with `end`'s month.
+
+    beside: the period (ending on `end`) whose weekly trend is drawn too: one count of days serves both.
+    """
     period = months_back(end, count)
-    days = daily_counts(scope, period)
+    days = daily_counts(scope, trend_days(beside or period, count))
     totals: dict[date, int] = {}
     for d, n in days.items():
+        if d < period.start:
+            continue  # a day of the weekly trend's longer period
         key = d.replace(day=1)
         totals[key] = totals.get(key, 0) + n
     months = []

@@ -82,8 +82,11 @@ def draw(shapes: list[tuple[str, int, str, str | None, int]]) -> GridMap | None:
         for ring in rings:
             xy = [project(x, y) for x, y in ring]
             projected.extend(xy)
-            parts.append("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in xy) + "Z")
+            # Whole units (a 320-wide map: about a CSS pixel each), a point equal to the one before left out.
+            points = [f"{x:.0f} {y:.0f}" for x, y in xy]
+            points = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+            parts.append("M" + "L".join(points) + "Z")
         cx = sum(x for x, _ in projected) / len(projected)
         cy = sum(y for _, y in projected) / len(projected)
-        areas.append(Area(kind, id_, name, "".join(parts), count, step_of(count), round(cx, 1), round(cy, 1)))
+        areas.append(Area(kind, id_, name, "".join(parts), count, step_of(count), round(cx), round(cy)))
     return GridMap(WIDTH, round(height, 1), areas)

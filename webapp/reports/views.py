@@ -17,6 +17,7 @@ from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import readable_offline, render_page
 from webapp.reports import bp, figures, gridmap
+from webapp.reports.charts import fit_label
 from webapp.timeutil import STATION_TZ, utcnow
 
 PERIODS = ("this_month", "last_month", "this_year", "custom")
@@ -68,17 +69,32 @@ class Row:
     previous: int | None = None
     href: str | None = None
 
+    @property
+    def short(self) -> str:
+        """The label as drawn beside its bar (cut to fit; the full one is in its <title>)."""
+        return fit_label(self.label)
+
+
+def in_period(period: figures.Period, *, originals: bool) -> dict[str, str]:
+    """The lead list's filters for the period, so a linked count opens the leads it counted.
+
+    originals: leave out duplicates (the lead figures do; the outcomes count every lead that got there).
+    """
+    return {"from": period.start.isoformat(), "to": period.end.isoformat()} | (
+        {"originals": "1"} if originals else {})
+
 
 def _link(user, **filters) -> str | None:
     return url_for("leads.index", **filters) if can_drill_down(user) else None
 
 
-def _rows(user, counts: dict, previous: dict, labels, link_key: str | None) -> list[Row]:
+def _rows(user, counts: dict, previous: dict, labels, link_key: str | None,
+          period_filters: dict[str, str]) -> list[Row]:
     keys = [k for k in labels if counts.get(k) or previous.get(k)]
     keys += [k for k in counts if k not in labels and k not in keys]
     linkable = [k for k in keys if link_key and k not in (None, figures.UNGRADED) and counts.get(k)]
     return [Row(str(labels.get(k, k)), counts.get(k, 0), previous.get(k, 0),
-                _link(user, **{link_key: k}) if k in linkable else None)
+                _link(user, **{link_key: k}, **period_filters) if k in linkable else None)
             for k in keys]
 
 
@@ -101,19 +117,21 @@ def index():
                    if scope.whole_station or c.id in (scope.community_ids or ())]
     community_names = {c.id: c.name for c in communities} | {None: _("No community")}
     risk_labels = {r.value: RISK_SHORT_LABELS[r] for r in Risk} | {figures.UNGRADED: _("Ungraded")}
+    received = in_period(period, originals=True)
     charts = {
         "source": _rows(user, current.leads.by_source, before.leads.by_source,
-                        {k.value: v for k, v in SOURCE_LABELS.items()}, "source"),
+                        {k.value: v for k, v in SOURCE_LABELS.items()}, "source", received),
         "category": _rows(user, current.leads.by_category, before.leads.by_category, CATEGORY_LABELS,
-                          "category"),
-        "risk": _rows(user, current.leads.by_risk, before.leads.by_risk, risk_labels, "risk"),
+                          "category", received),
+        "risk": _rows(user, current.leads.by_risk, before.leads.by_risk, risk_labels, "risk", received),
         "community": _rows(user, current.leads.by_community, before.leads.by_community, community_names,
-                           "community_id"),
+                           "community_id", received),
         "outcome": _rows(user, current.outcomes, before.outcomes,
-                         {s: STATUS_LABELS[s] for s in (figures.OUTCOME_STATUSES)}, "status"),
+                         {s: STATUS_LABELS[s] for s in (figures.OUTCOME_STATUSES)}, "reached",
+                         in_period(period, originals=False)),
     }
     flags = [
-        Row(label, count, earlier, url_for("leads.index", flag=flag)
+        Row(label, count, earlier, url_for("leads.index", flag=flag, **received)
             if can_drill_into_flag(user, flag, count) else None)
         for flag, label, count, earlier in (
             ("dv", _("Domestic violence"), current.leads.dv, before.leads.dv),
@@ -134,7 +152,7 @@ def index():
         "reports/index.html", choice=choice, period=period, previous=period.previous(), fig=current,
         prev=before, work=work, charts=charts, flags=flags, periods=PERIODS,
         weekly=figures.weekly_trend(scope, period),
-        monthly=figures.monthly_trend(scope, period.end),
+        monthly=figures.monthly_trend(scope, period.end, beside=period),
         map=drawn, map_of=map_of, drill=can_drill_down(user), whole_station=scope.whole_station,
         is_liaison=user.has_role(Role.LIAISON) and not can_drill_down(user),
     ))
