@@ -159,9 +159,9 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_log_shows_each_attem
     person = Browser(client)
     person.login("liaison")
     log = client.get("/feed/deliveries").get_data(as_text=True)
-    assert re.search(r'data-attempt="1">(?:(?!</li>).)*HTTP 500', log)
-    assert re.search(r'data-attempt="2">(?:(?!</li>).)*HTTP 500', log)
-    assert re.search(r'data-attempt="3">(?:(?!</li>).)*HTTP 200', log)
+    assert re.search(r'(?s)data-attempt="1">(?:(?!</li>).)*HTTP 500', log)
+    assert re.search(r'(?s)data-attempt="2">(?:(?!</li>).)*HTTP 500', log)
+    assert re.search(r'(?s)data-attempt="3">(?:(?!</li>).)*HTTP 200', log)
     home = client.get("/home/liaison").get_data(as_text=True)
     assert f"{delivery.first_seq}–{delivery.last_seq}" in home and "已送达" in home
 
