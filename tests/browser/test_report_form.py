@@ -164,7 +164,9 @@ def test_photos_picked_one_at_a_time_add_up_and_one_can_be_removed_offline(new_p
     form = page.locator("#desk-form")
     picker = form.locator("input[name=photos]")
     assert picker.get_attribute("accept") == "image/*" and picker.get_attribute("capture") is not None
-    expect(form.locator("label[for=photos]")).to_have_text("添加照片")
+    # In the page's language (the journey test may have switched the officer to English).
+    in_chinese = page.locator("html").get_attribute("lang") == "zh-CN"
+    expect(form.locator("label[for=photos]")).to_have_text("添加照片" if in_chinese else "Add photos")
     for colour in ((200, 40, 40), (40, 200, 40), (40, 40, 200)):  # a camera gives one at a time
         picker.set_input_files(_picture(colour))
     expect(form.locator(".photo-previews img")).to_have_count(3)
