@@ -35,6 +35,10 @@ UNGRADED = "ungraded"
 NOT_YET_TAKEN = (Status.REGISTERED.value, Status.GRADED.value, Status.ASSIGNED.value)
 
 
+def _a_year_earlier(day: date) -> date:
+    return day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
+
+
 @dataclass(frozen=True)
 class Period:
     start: date
@@ -49,7 +53,16 @@ class Period:
         return (self.end - self.start).days + 1
 
     def previous(self) -> Period:
-        """The period of equal length just before this one."""
+        """What a reader compares this period with (docs/domain.md, Figures).
+
+        A year so far (from 1 January, within one year) → the same dates a year earlier; a month
+        so far or a whole month (from the 1st, within one month) → the same days of the month
+        before, cut at its end; anything else → the period of equal length just before."""
+        if self.start.month == 1 and self.start.day == 1 and self.end.year == self.start.year:
+            return Period(_a_year_earlier(self.start), _a_year_earlier(self.end))
+        if self.start.day == 1 and (self.end.year, self.end.month) == (self.start.year, self.start.month):
+            last = self.start - timedelta(days=1)
+            return Period(last.replace(day=1), last.replace(day=min(self.end.day, last.day)))
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     def bounds(self) -> tuple[datetime, datetime]:
