@@ -18,10 +18,13 @@ def test_periods_and_the_one_before():
     assert MARCH.previous() == Period(date(2026, 2, 1), date(2026, 2, 28))  # the month before, to its end
     year_so_far = Period(date(2026, 1, 1), date(2026, 11, 30))
     assert year_so_far.previous() == Period(date(2025, 1, 1), date(2025, 11, 30))  # not Feb–Dec 2025
-    assert Period(date(2028, 1, 1), date(2028, 2, 29)).previous() == Period(date(2027, 1, 1), date(2027, 2, 28))
-    assert Period(date(2026, 12, 1), date(2026, 12, 31)).previous() == Period(date(2026, 11, 1), date(2026, 11, 30))
-    assert Period(date(2026, 3, 1), date(2026, 3, 30)).previous() == Period(date(2026, 2, 1), date(2026, 2, 28))
-    assert Period(date(2026, 1, 1), date(2026, 1, 15)).previous() == Period(date(2025, 1, 1), date(2025, 1, 15))
+    for period, before in [
+        ((date(2028, 1, 1), date(2028, 2, 29)), (date(2027, 1, 1), date(2027, 2, 28))),
+        ((date(2026, 12, 1), date(2026, 12, 31)), (date(2026, 11, 1), date(2026, 11, 30))),
+        ((date(2026, 3, 1), date(2026, 3, 30)), (date(2026, 2, 1), date(2026, 2, 28))),
+        ((date(2026, 1, 1), date(2026, 1, 15)), (date(2025, 1, 1), date(2025, 1, 15))),
+    ]:
+        assert Period(*period).previous() == Period(*before)
     custom = Period(date(2026, 3, 10), date(2026, 3, 19))
     assert custom.previous() == Period(date(2026, 2, 28), date(2026, 3, 9))  # 10 days just before
     since, until = MARCH.bounds()

@@ -36,7 +36,9 @@ NOT_YET_TAKEN = (Status.REGISTERED.value, Status.GRADED.value, Status.ASSIGNED.v
 
 
 def _a_year_earlier(day: date) -> date:
-    return day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
+    if (day.month, day.day) == (2, 29):
+        return day.replace(year=day.year - 1, day=28)
+    return day.replace(year=day.year - 1)
 
 
 @dataclass(frozen=True)
