@@ -735,7 +735,8 @@ def test_the_outbox_works_offline_after_signing_out_and_in_again(new_phone, live
     expect(page.locator("#offline-page")).to_be_visible()
 
 
-def test_another_person_cannot_read_the_previous_persons_cached_leads(new_phone, live_server):
+def _officer_keeping_the_knife_case(new_phone, live_server):
+    """Officer's phone, its worker holding officer's kept case of the knife threat: (page, its path)."""
     knife = _one_lead(live_server, KNIFE_THREAT)
     path = f"/leads/{knife['id']}"
     page = new_phone()
@@ -744,6 +745,11 @@ def test_another_person_cannot_read_the_previous_persons_cached_leads(new_phone,
     _controlled(page)
     page.reload()
     _wait_cached(page, path)
+    return page, path
+
+
+def test_another_person_cannot_read_the_previous_persons_cached_leads(new_phone, live_server):
+    page, path = _officer_keeping_the_knife_case(new_phone, live_server)
 
     page.context.clear_cookies()  # officer's session expires; officer2 picks up the phone
     sign_in(page, "officer2")
@@ -760,15 +766,8 @@ def test_another_person_cannot_read_the_previous_persons_cached_leads(new_phone,
 def test_a_slow_network_never_shows_the_next_person_the_last_ones_pages(new_phone, live_server):
     """The next person signs in while the network is slower than the worker's timeout: every page
     falls back to the cache, and none of the previous person's kept pages may be the answer."""
-    knife = _one_lead(live_server, KNIFE_THREAT)
-    path = f"/leads/{knife['id']}"
     officer_name = _query(live_server, "SELECT display_name FROM \"user\" WHERE username = 'officer'")[0]
-    page = new_phone()
-    sign_in(page, "officer")
-    page.goto("/home/officer")
-    _controlled(page)
-    page.reload()
-    _wait_cached(page, path)
+    page, path = _officer_keeping_the_knife_case(new_phone, live_server)
     _wait_cached(page, f"{live_server.url}/home/officer")
 
     page.context.clear_cookies()  # officer's session ran out; officer2 picks up the phone
@@ -803,14 +802,7 @@ def test_a_prefetch_answered_after_the_next_person_signed_in_is_not_believed(new
     """The worker's prefetch of the last person's leads left with their cookies and is answered
     after the next person signed in: that late answer must not make the worker serve (or keep)
     the last person's pages again. Was an intermittent failure of the test above."""
-    knife = _one_lead(live_server, KNIFE_THREAT)
-    path = f"/leads/{knife['id']}"
-    page = new_phone()
-    sign_in(page, "officer")
-    page.goto("/home/officer")
-    _controlled(page)
-    page.reload()
-    _wait_cached(page, path)
+    page, path = _officer_keeping_the_knife_case(new_phone, live_server)
 
     held = []  # the prefetch of officer's leads: answered to officer's cookies, delivered late
 
