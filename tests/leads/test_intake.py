@@ -564,6 +564,18 @@ def test_the_desk_form_chooses_no_party_role_and_asks_each_flag_once(ctx):
     assert "criminal_tendency" in offered
 
 
+@pytest.mark.parametrize(("who", "path", "written"), [
+    ("oa", "/leads/desk", ("summary", "parties-0-name", "parties-0-phone", "parties-0-id_number")),
+    ("va", "/leads/new", ("summary",)),
+])
+def test_dv_and_minor_are_asked_before_anything_is_written(ctx, who, path, written):
+    """The phone keeps a draft of what is typed, but never of a DV or minor case: the boxes come
+    before the facts and the people, so ticking them precedes the text (docs/architecture.md, Drafts)."""
+    body = text_of(ctx.browser(who).client.get(path))
+    where = {name: body.index(f'name="{name}"') for name in ("flag_dv", "flag_minor", *written)}
+    assert max(where["flag_dv"], where["flag_minor"]) < min(where[name] for name in written), where
+
+
 def test_a_persons_name_is_labelled_as_a_persons_name_in_chinese(ctx):
     body = text_of(ctx.browser("oa", "zh").client.get("/leads/desk"))
     assert re.search(r'<label for="parties-0-name">姓名</label>', body)
