@@ -61,3 +61,16 @@ def test_assets_are_versioned_and_cached_for_a_long_time(client, demo):
         with client.get(url) as response:
             assert "max-age=31536000" in response.headers["Cache-Control"]
             assert "immutable" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_an_unchanged_worker_is_not_downloaded_again(client, demo, encoding):
+    """The browser asks for /sw.js on every page load (no-cache): unchanged, it costs no body."""
+    headers = {"Accept-Encoding": encoding}
+    first = client.get("/sw.js", headers=headers)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache"
+    validator = first.headers["ETag"]
+    again = client.get("/sw.js", headers={**headers, "If-None-Match": validator})
+    assert again.status_code == 304 and again.get_data() == b""
+    other = client.get("/sw.js", headers={**headers, "If-None-Match": '"another-worker"'})
+    assert other.status_code == 200 and other.get_data() == first.get_data()

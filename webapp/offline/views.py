@@ -7,7 +7,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Response, abort, current_app, url_for
+from flask import Response, abort, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -80,10 +80,13 @@ def service_worker():
     }
     source = (OFFLINE_DIR / "sw.js").read_text().replace("__CONFIG__", json.dumps(config))
     response = Response(source, mimetype="application/javascript")
-    # The browser must see a new worker as soon as it exists: never serve it from a cache.
+    # The browser must see a new worker as soon as it exists: never serve it from a cache unasked.
+    # It asks on every page load; the validator makes the unchanged answer a 304 with no body
+    # (Flask-Compress adds ":gzip" to it and answers the compressed ask the same way).
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    return response
+    response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:24])
+    return response.make_conditional(request)
 
 
 @bp.route("/offline/<name>")
