@@ -82,13 +82,13 @@ def _stamp(at: datetime) -> str:
 @lead_registered.connect
 def _registered(lead: Lead, routed: bool, at: datetime) -> None:
     station = db.session.get(Station, lead.station_id)
-    supervisors = people_with_role(station, Role.SUPERVISOR)
+    # Supervisors are looked up only when they are told: most leads are routed and not red.
     if routed:
         tell([lead.assignee], Kind.ASSIGNED, lead, _stamp(at))
     else:
-        tell(supervisors, Kind.UNROUTABLE, lead)
+        tell(people_with_role(station, Role.SUPERVISOR), Kind.UNROUTABLE, lead)
     if lead.risk == Risk.RED:
-        tell(supervisors, Kind.RED_LEAD, lead)
+        tell(people_with_role(station, Role.SUPERVISOR), Kind.RED_LEAD, lead)
     if lead.flag_dv:
         tell(people_with_role(station, Role.DV_TEAM), Kind.COMPARTMENT, lead, "dv")
     if lead.flag_minor:
