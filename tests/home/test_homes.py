@@ -4,9 +4,11 @@ whatever the number of rows."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import commit, make_user
 from tests.home.conftest import (
@@ -19,6 +21,7 @@ from tests.home.conftest import (
 )
 from webapp.extensions import db
 from webapp.leads.codes import Risk
+from webapp.leads.models import Lead
 from webapp.org import services as org
 from webapp.org.models import Role, User
 from webapp.timeutil import utcnow
@@ -63,6 +66,27 @@ def test_the_officer_sees_overdue_then_red_then_orange_before_their_communities(
     # The work, counted in its heading, before the communities (reference).
     assert in_order(body, "待处理线索 <small>(3)</small>", 'id="work-rows"', f'/leads/{orange.id}"',
                     f'/leads/?community_id={place.community.id}"')
+
+
+def test_my_work_shows_a_phones_worth_and_the_rest_one_tap_away(place, client):
+    """35 leads assigned: the home shows the 30 most urgent (the overdue one first), counts all 35 and
+    links to the list of exactly those 35; the worker keeps only what the home shows."""
+    overdue = make_lead(place, risk=Risk.BLUE, overdue=True)
+    for _ in range(34):
+        make_lead(place, risk=Risk.YELLOW)
+    body = home(place, client, "officer")
+    rows = body.split('id="work-rows"', 1)[1].split("</ul>", 1)[0]
+    assert rows.count('<li class="lead') == 30 and f'/leads/{overdue.id}"' in rows.split("</li>", 1)[0]
+    assert "待处理线索 <small>(35)</small>" in body
+    assert '<a id="all-my-work" href="/leads/?mine=1">' in body
+    listed, next_url = [], "/leads/?mine=1"
+    while next_url:  # the same signed-in client
+        page = client.get(next_url).get_data(as_text=True)
+        listed += re.findall(r'<li class="lead[^"]*">\s*<a href="/leads/(\d+)"', page)
+        found = re.search(r'href="(/leads/\?[^"]*before=\d+[^"]*)"', page)
+        next_url = found.group(1).replace("&amp;", "&") if found else None
+    mine = {lead.id for lead in db.session.scalars(select(Lead).where(Lead.assignee_id == place.officer.id))}
+    assert len(listed) == 35 and set(map(int, listed)) == mine
 
 
 def test_the_supervisor_sees_decisions_waiting_then_their_own_work_then_the_directory(place, client):

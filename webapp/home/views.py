@@ -28,6 +28,8 @@ from webapp.timeutil import STATION_TZ, utcnow
 from webapp.youth import services as youth
 from webapp.youth.figures import last_twelve_months, youth_figures
 
+HOME_ROWS = 30  # rows of "my work" on the home: a phone's worth, most urgent first
+
 
 def _last_visit(now: datetime) -> datetime | None:
     """The person's previous visit of their home; this one is recorded unless it is an htmx refresh."""
@@ -70,11 +72,11 @@ def officer():
     now = utcnow()
     then = _last_visit(now)
     today = now.astimezone(STATION_TZ).date()
-    work = queries.my_work(current_user, now)
+    work, work_total = _my_work_window(now)
     return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     sessions = mediation.upcoming_sessions(current_user, now)
     return _shown(readable_offline(render_page(
-        "home/officer.html", block="work_rows", work=work, now=now, seen=then,
+        "home/officer.html", block="work_rows", work=work, work_total=work_total, now=now, seen=then,
         since=since(then, [arrived_at(lead) for lead in work] + [visit.created_at for visit in return_visits]
                     + [session.recorded_at for session in sessions]),
         dv_followups=_my_followups(now), dv_today=today,
@@ -92,7 +94,7 @@ def supervisor():
     station = current_user.station
     now = utcnow()
     then = _last_visit(now)
-    work = queries.my_work(current_user, now)
+    work, work_total = _my_work_window(now)
     return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     letters_to_approve = dv_queries.letters(current_user, LetterStatus.REQUESTED)
     pending_grants = org.pending_grants(station)
@@ -105,12 +107,22 @@ def supervisor():
         letters_to_approve=letters_to_approve,
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
-        work=work, now=now, keep=offline_copies(work) + return_visit_copies(return_visits),
+        work=work, work_total=work_total, now=now,
+        keep=offline_copies(work) + return_visit_copies(return_visits),
         return_visits=return_visits, communities=org.communities(station),
         role_counts=org.role_counts(station),
         pending_grants=pending_grants,
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
     )))
+
+
+def _my_work_window(now):
+    """A phone-sized window of my most urgent leads, and how many there are in all (counted only when
+    the window is full): the rest are one tap away in the lead list (?mine=1)."""
+    work = queries.my_work(current_user, now, limit=HOME_ROWS + 1)
+    if len(work) <= HOME_ROWS:
+        return work, len(work)
+    return work[:HOME_ROWS], queries.count_my_work(current_user)
 
 
 def _my_followups(now) -> dv_queries.FollowUps:

@@ -43,6 +43,7 @@ class LeadFilters:
     received_to: date | None = None
     originals: bool = False  # leave out duplicates, as the dashboard's lead figures do
     reached: str = ""  # resolved, failed or transferred: leads that reached it (at least once)
+    mine: bool = False  # the viewer's own work ("my work" on the home shows only its most urgent rows)
 
 
 @dataclass
@@ -132,6 +133,8 @@ def lead_list(viewer: User, filters: LeadFilters, now: datetime, before: int | N
     """Cases the viewer may open, newest first, filtered; `before` is the keyset cursor."""
     statement = select(Lead).where(case_scope(viewer))
     statement = _apply_filters(statement, filters, now)
+    if filters.mine:
+        statement = statement.where(*_my_work(viewer))
     if before:
         statement = statement.where(Lead.id < before)
     rows = list(db.session.scalars(
@@ -142,13 +145,20 @@ def lead_list(viewer: User, filters: LeadFilters, now: datetime, before: int | N
     return LeadPage(rows[:per_page], next_cursor, filters)
 
 
+def _my_work(viewer: User) -> tuple:
+    return (lead_scope(viewer), Lead.assignee_id == viewer.id, Lead.status.in_(_values(ACTIVE_STATUSES)))
+
+
+def count_my_work(viewer: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Lead).where(*_my_work(viewer))) or 0
+
+
 def my_work(viewer: User, now: datetime, limit: int = 200) -> list[Lead]:
     """Leads assigned to the viewer that still need them: overdue first, then by risk and due time."""
     overdue_first = case((Lead.status.in_(_values(OPEN_STATUSES)) & (Lead.due_at < now), 0), else_=1)
     return list(db.session.scalars(
         select(Lead)
-        .where(lead_scope(viewer), Lead.assignee_id == viewer.id,
-               Lead.status.in_(_values(ACTIVE_STATUSES)))
+        .where(*_my_work(viewer))
         .options(selectinload(Lead.community))
         .order_by(overdue_first, Lead.risk_rank, Lead.due_at.is_(None), Lead.due_at, Lead.id)
         .limit(limit)

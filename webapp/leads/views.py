@@ -214,7 +214,7 @@ def _filters_from_args() -> queries.LeadFilters:
         flag=args.get("flag", ""), queue=args.get("queue", ""),
         source=args.get("source", ""), grid_id=args.get("grid_id", type=db_int),
         received_from=_local_date(args.get("from", "")), received_to=_local_date(args.get("to", "")),
-        originals=args.get("originals") == "1", reached=args.get("reached", ""),
+        originals=args.get("originals") == "1", reached=args.get("reached", ""), mine=args.get("mine") == "1",
     )
     if filters.reached not in queries.REACHABLE:
         filters.reached = ""
