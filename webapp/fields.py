@@ -1,9 +1,10 @@
 """Form fields every form a phone can make offline shares: its phone-made id and its clock; and the
-one way the app reads an id from a form or a query string (never beyond what the database stores)."""
+one way the app reads an id or a day from a form or a query string (never beyond what the database
+stores)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
@@ -21,6 +22,19 @@ UUID_PATTERN = Regexp(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 DB_INT_MAX = 2**31 - 1
 EARLIEST_RECORDED = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_RECORDED_AHEAD = timedelta(days=366)
+QUERY_DAYS = (date(2000, 1, 1), date(2100, 12, 31))  # the days a filter or a period may name
+
+
+def query_day(raw: str) -> date | None:
+    """A `YYYY-MM-DD` day within QUERY_DAYS, or None for anything else (junk, 20 digits, year 99999):
+    each caller decides whether that is ignored or refused."""
+    if len(raw) != 10 or not raw.isascii():
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if QUERY_DAYS[0] <= value <= QUERY_DAYS[1] else None
 
 
 def db_int(value) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,7 +23,7 @@ from webapp.access import (
 )
 from webapp.audit.services import record as audit
 from webapp.extensions import db
-from webapp.fields import db_int
+from webapp.fields import db_int, query_day
 from webapp.leads import bp, queries
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, STATUS_LABELS, Risk, Source
 from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
@@ -195,17 +193,6 @@ def step_label(step: str) -> str:
 
 
 
-def _local_date(raw: str) -> date | None:
-    """A YYYY-MM-DD filter date; anything else (junk, 20 digits, year 99999) is ignored like a bad filter."""
-    if len(raw) != 10 or not raw.isascii():
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if date(2000, 1, 1) <= value <= date(2100, 12, 31) else None
-
-
 def _filters_from_args() -> queries.LeadFilters:
     args = request.args
     filters = queries.LeadFilters(
@@ -213,7 +200,7 @@ def _filters_from_args() -> queries.LeadFilters:
         status=args.get("status", ""), community_id=args.get("community_id", type=db_int),
         flag=args.get("flag", ""), queue=args.get("queue", ""),
         source=args.get("source", ""), grid_id=args.get("grid_id", type=db_int),
-        received_from=_local_date(args.get("from", "")), received_to=_local_date(args.get("to", "")),
+        received_from=query_day(args.get("from", "")), received_to=query_day(args.get("to", "")),
         originals=args.get("originals") == "1", reached=args.get("reached", ""), mine=args.get("mine") == "1",
     )
     if filters.reached not in queries.REACHABLE:

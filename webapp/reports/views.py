@@ -12,6 +12,7 @@ from flask_login import current_user
 from webapp.access import can_drill_down, can_drill_into_flag, can_see_reports
 from webapp.access.base import allow
 from webapp.errors import render_error
+from webapp.fields import query_day
 from webapp.leads.codes import CATEGORY_LABELS, RISK_SHORT_LABELS, SOURCE_LABELS, STATUS_LABELS, Risk
 from webapp.org import services as org
 from webapp.org.models import Role
@@ -22,7 +23,6 @@ from webapp.timeutil import STATION_TZ, utcnow
 
 PERIODS = ("this_month", "last_month", "this_year", "custom")
 MAX_DAYS = 3 * 366  # a custom period of at most about three years
-EARLIEST = date(2000, 1, 1)
 
 
 class BadPeriod(ValueError):
@@ -30,15 +30,9 @@ class BadPeriod(ValueError):
 
 
 def _date(name: str) -> date:
-    raw = request.args.get(name, "")
-    if len(raw) != 10 or not raw.isascii():
-        raise BadPeriod(_("Give the dates as YYYY-MM-DD."))
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        raise BadPeriod(_("Give the dates as YYYY-MM-DD.")) from None
-    if value < EARLIEST or value.year > 2100:
-        raise BadPeriod(_("That date is out of range."))
+    value = query_day(request.args.get(name, ""))
+    if value is None:
+        raise BadPeriod(_("Give the dates as YYYY-MM-DD, from 2000 to 2100."))
     return value
 
 
