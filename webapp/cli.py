@@ -14,6 +14,7 @@ from webapp.demo.services import load_demo_station, station_exists
 from webapp.demo.youth import load_demo_youth
 from webapp.extensions import db
 from webapp.leads.deadlines import parse_deadlines
+from webapp.ops.cli import backup, restore
 from webapp.org import services as org
 from webapp.org.labels import role_label
 from webapp.org.models import Community, Role
@@ -24,6 +25,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user)
     app.cli.add_command(vapid)
     app.cli.add_command(audit)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.group(help="The audit log.")
