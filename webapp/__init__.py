@@ -15,6 +15,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.assets import asset_url, serve_static
 from webapp.config import load_config
@@ -84,6 +85,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    if app.config["BEATBOOK_PROXIES"]:
+        # Only as many hops as there are proxies: an address a client forged further left is ignored.
+        hops = app.config["BEATBOOK_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.view_functions["static"] = serve_static
     from webapp.fields import IdConverter
 

@@ -78,6 +78,9 @@ def load_config(instance_path: Path) -> dict:
         # (the outbox asks for a fresh token when an old one is refused).
         "WTF_CSRF_TIME_LIMIT": _int("BEATBOOK_CSRF_HOURS", 12) * 3600,
         "BEATBOOK_HTTPS": https,
+        # Reverse proxies in front that append to X-Forwarded-For/-Proto (0: none, trust neither):
+        # sign-in throttling and the audit log must see the phone's address, not the proxy's.
+        "BEATBOOK_PROXIES": _int("BEATBOOK_PROXIES", 0),
         # Exports with more rows than this are prepared by a job (progress page, inbox link).
         "BEATBOOK_EXPORT_INLINE_ROWS": _int("BEATBOOK_EXPORT_INLINE_ROWS", 2000),
         # Supervisors and admins are signed out after this long without a request (phones of
