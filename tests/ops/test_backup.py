@@ -175,6 +175,13 @@ def fresh_node(backup: Backup, *, upgraded: bool = True) -> tuple[Flask, Path]:
     return app, instance
 
 
+@pytest.fixture(scope="module")
+def empty_node(backup) -> Flask:
+    """One new node on a database nothing was ever written to, for the refusals: each must leave it so."""
+    app, _ = fresh_node(backup, upgraded=False)
+    return app
+
+
 def test_restore_gives_back_every_row_every_file_and_an_intact_audit_chain(backup):
     assert backup.rows["lead_photo"] and backup.rows["dv_letter"], "the backup must hold a photo and letters"
     assert set(backup.files) == set(KEPT_FILES)
@@ -234,10 +241,10 @@ def test_a_database_with_data_is_replaced_only_when_forced(backup):
     assert every_row(app) == backup.rows
 
 
-def test_a_backup_of_another_schema_revision_is_refused(backup):
+def test_a_backup_of_another_schema_revision_is_refused(backup, empty_node):
     scripts = ScriptDirectory(str(Path(__file__).resolve().parents[2] / "webapp" / "migrations"))
     older = scripts.get_revision(scripts.get_current_head()).down_revision
-    app, _ = fresh_node(backup, upgraded=False)
+    app = empty_node
     for revision, message in ((older, "pass --upgrade"), ("0123456789ab", "unknown to this version")):
         edited = backup.tmp / f"revision-{revision}"
         shutil.copytree(backup.directory, edited)
@@ -267,3 +274,36 @@ def test_an_older_schema_is_restored_and_migrated_when_told(backup):
 
     assert result.exit_code == 0, result.output
     assert every_row(app)["alembic_version"] == [(head,)]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda m: {**m, "files": {**m["files"], "../../escaped": {"sha256": "0" * 64, "bytes": 1}}},
+     "never holds: ../../escaped"),
+    (lambda m: {**m, "tables": "lead"}, "manifest.json is damaged"),
+    (lambda m: {**m, "files": {**m["files"], "audit-anchors.jsonl": "ok"}}, "manifest.json is damaged"),
+    (lambda m: [m], "manifest.json is damaged"),
+    (lambda m: {**m, "engine": "oracle"}, "names no database file"),
+])
+def test_a_manifest_naming_other_files_or_of_another_shape_is_refused(backup, empty_node, change, message):
+    edited = backup.tmp / f"edited-{secrets.token_hex(4)}"
+    shutil.copytree(backup.directory, edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    (edited / "manifest.json").write_text(json.dumps(change(manifest)))
+
+    result = run(empty_node, "restore", str(edited))
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert every_row(empty_node) == {}
+
+
+def test_a_backup_missing_a_file_is_refused(backup, empty_node):
+    partial = backup.tmp / f"partial-{secrets.token_hex(4)}"
+    shutil.copytree(backup.directory, partial)
+    (partial / "instance" / "secret_key").unlink()
+
+    result = run(empty_node, "restore", str(partial))
+
+    assert result.exit_code == 1
+    assert "instance/secret_key is missing from the backup" in result.output
+    assert every_row(empty_node) == {}

@@ -160,6 +160,7 @@ def read_manifest(source: Path) -> Manifest:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest(**raw)
+        _check_shape(manifest)
     except (ValueError, TypeError) as error:
         raise BackupError(f"{path} is damaged: {error}") from error
     if manifest.format != FORMAT:
@@ -172,6 +173,18 @@ def read_manifest(source: Path) -> Manifest:
     return manifest
 
 
+def _check_shape(manifest: Manifest) -> None:
+    texts = (manifest.created_at, manifest.engine, manifest.tool_version)
+    if not all(isinstance(value, str) for value in texts) or not isinstance(manifest.revision, str | None):
+        raise TypeError("a date, engine, revision or version is not text")
+    if not isinstance(manifest.tables, dict) or not all(
+            isinstance(name, str) and type(count) is int for name, count in manifest.tables.items()):
+        raise TypeError("tables must map each table to its row count")
+    entries = manifest.files.values() if isinstance(manifest.files, dict) else None
+    if entries is None or not all(isinstance(e, dict) and set(e) == {"sha256", "bytes"} for e in entries):
+        raise TypeError("files must give each file's sha256 and bytes")
+
+
 def restore_backup(source: Path, *, force: bool = False, upgrade: bool = False) -> RestoreReport:
     """Restore `source` into this app's database and instance; raise BackupError before changing
     anything when the backup is damaged, of another engine or schema, or the database has data."""
@@ -181,7 +194,10 @@ def restore_backup(source: Path, *, force: bool = False, upgrade: bool = False) 
         raise BackupError(f"the backup is of a {manifest.engine} database and DATABASE_URL is {engine}: "
                           "restore into the same engine")
     for name, expected in manifest.files.items():
-        if _describe(source / name) != expected:
+        found = _describe(source / name)
+        if found is None:
+            raise BackupError(f"{name} is missing from the backup; nothing was restored")
+        if found != expected:
             raise BackupError(f"{name} differs from the manifest (SHA-256 or size): the backup is damaged; "
                               "nothing was restored")
     needs_upgrade = _check_revision(manifest.revision, upgrade)
