@@ -23,6 +23,7 @@ from sqlalchemy import MetaData, create_engine, select, text
 
 from tests.conftest import ENGINES, _postgres_url
 from webapp import create_app
+from webapp.dv.models import WarningLetter
 from webapp.extensions import db
 from webapp.leads.codes import Source
 from webapp.leads.deadlines import parse_deadlines
@@ -119,7 +120,7 @@ def photo() -> bytes:
 
 
 def add_leads(app: Flask) -> None:
-    """A few leads beyond the demo's, one with a photo (the demo has letter and agreement PDFs)."""
+    """A few leads beyond the demo's, one with a photo (the demo has issued letters, with PDFs)."""
     with app.app_context():
         volunteer = db.session.scalar(select(User).where(User.username == "volunteer"))
         for number in range(3):
@@ -195,9 +196,12 @@ def test_restore_gives_back_every_row_every_file_and_an_intact_audit_chain(backu
     verified = run(app, "audit", "verify")
     assert verified.exit_code == 0, verified.output
     assert "1 anchors checked" in verified.output
-    with app.app_context():  # the photo's bytes themselves, not only a row count
+    with app.app_context():  # the photo's and the letters' bytes themselves, against their own hashes
         stored = db.session.scalars(select(LeadPhoto)).one()
         assert hashlib.sha256(stored.data).hexdigest() == stored.sha256
+        letters = db.session.scalars(select(WarningLetter).where(WarningLetter.pdf_sha256 != "")).all()
+        assert letters
+        assert all(hashlib.sha256(letter.pdf).hexdigest() == letter.pdf_sha256 for letter in letters)
         db.session.remove()
     # The database goes on: new rows get new ids (PostgreSQL's sequences came back), audited.
     created = run(app, "user", "create", "newcomer", "--name", "新同事", "--role", "officer",

@@ -101,6 +101,7 @@ def make_backup(target: Path) -> Manifest:
         created_at=utcnow().isoformat(), engine=engine, revision=revision, tool_version=tool_version,
         tables=tables, files={name: _describe(target / name) for name in sorted([database, *copied])},
     )
+    # The manifest last: a directory without one is an unfinished backup, which restore refuses.
     _write_private(target / MANIFEST, json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n")
     return manifest
 
