@@ -149,11 +149,10 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
     destination = route(reporter.station, data.community, data.grid, data.longitude, data.latitude)
     lead = _register_in_full(reporter, data, destination, photos, now)
     _grade_on_intake(lead, reporter, data, deadlines, now)
-    db.session.add(lead)
-    db.session.flush()
     _route(lead, destination, now)
     _share_with_teams(lead, now)
-    db.session.flush()
+    db.session.add(lead)
+    db.session.flush()  # one INSERT with the lead as routed (the signal's listeners need its id)
     lead_registered.send(lead, routed=destination.routable, at=now)
     return IntakeResult(lead, created=True)
 
