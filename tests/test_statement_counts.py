@@ -17,7 +17,7 @@ from tests.conftest import Browser
 from tests.test_page_shapes import PAGES, page_ids
 from webapp.extensions import db
 
-# Sign-in (user session, user, roles) and the inbox badge are on every signed-in page: 4 statements.
+# Sign-in (the session with its person and roles) and the inbox badge are on every signed-in page: 2.
 PAGE_CEILING = 25
 
 
