@@ -127,12 +127,13 @@ def _init_extensions(app: Flask) -> None:
     # Helpers as globals, not context: imported macros see globals only.
     from webapp import dates
     from webapp.leads.labels import template_helpers
+    from webapp.offline.texts import offline_text
     from webapp.offline.views import worker_version
     from webapp.org.labels import community_kind_label, role_label
     from webapp.youth.codes import template_helpers as youth_helpers
 
     app.jinja_env.globals.update(
-        asset_url=asset_url, worker_version=worker_version, role_label=role_label,
+        asset_url=asset_url, worker_version=worker_version, offline_text=offline_text, role_label=role_label,
         community_kind_label=community_kind_label,
         **template_helpers(), **youth_helpers(), **dates.template_helpers(),
     )

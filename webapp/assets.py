@@ -49,12 +49,22 @@ def _static_file(filename: str) -> StaticFile | None:
     return _load(path, Path(path).stat().st_mtime_ns)
 
 
+_urls: dict[str, str] = {}
+
+
 def asset_url(filename: str) -> str:
-    """`/static/<filename>?v=<hash>`: a changed file gets a new URL, so a stale copy is never used."""
-    found = _static_file(filename)
-    if found is None:
-        raise FileNotFoundError(filename)
-    return url_for("static", filename=filename, v=found.digest)
+    """`/static/<filename>?v=<hash>`: a changed file gets a new URL, so a stale copy is never used.
+
+    Outside debug mode the files change only with a deploy (a new process), so each URL is worked out
+    once: checking the file on every use cost ~0.3 ms of a page's CPU (five assets per page).
+    """
+    url = _urls.get(filename)
+    if url is None or current_app.debug:
+        found = _static_file(filename)
+        if found is None:
+            raise FileNotFoundError(filename)
+        url = _urls[filename] = url_for("static", filename=filename, v=found.digest)
+    return url
 
 
 def serve_static(filename: str) -> Response:

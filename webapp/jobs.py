@@ -142,6 +142,10 @@ def _forget_rolled_back(session: Session, previous_transaction) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint's release (one per synced item) fires after_commit too, but nothing is
+        # committed yet: a job enqueued now could run before its row is visible and find nothing.
+        return
     # A job for a row that was rolled back is harmless: it finds nothing pending and stops.
     for task, args in session.info.pop(AFTER_COMMIT, []):
         task(*args)

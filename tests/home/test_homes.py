@@ -23,7 +23,7 @@ from webapp.extensions import db
 from webapp.leads.codes import Risk
 from webapp.leads.models import Lead
 from webapp.org import services as org
-from webapp.org.models import Role, User
+from webapp.org.models import Role, Station, User
 from webapp.timeutil import utcnow
 
 HOMES = {
@@ -290,3 +290,16 @@ def test_a_home_with_twenty_rows_runs_as_many_statements_as_with_two(place, clie
         ROWS[who](place)
     with_twenty = statements_of_home()
     assert with_twenty == with_two, (who, with_two, with_twenty)
+
+
+def test_opening_a_home_leaves_the_station_figures_cached(place, client):
+    """Recording the visit's time used to restamp every station (an ORM UPDATE says "any station
+    may have changed"): each home view threw the dashboard's counts away and locked every station row."""
+    place.browser(client, "officer")
+    db.session.expire_all()
+    before = db.session.scalar(select(Station.figures_stamp).where(Station.id == place.station.id))
+    assert client.get("/home/officer").status_code == 200
+    assert client.get("/home/supervisor").status_code in (200, 403)
+    db.session.expire_all()
+    assert db.session.scalar(select(Station.figures_stamp).where(Station.id == place.station.id)) == before
+    assert db.session.scalar(select(User.home_seen_at).where(User.id == place.officer.id)) is not None

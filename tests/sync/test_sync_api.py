@@ -729,3 +729,59 @@ def test_syncing_a_routed_report_does_not_look_up_the_supervisors(ctx):
     db.session.rollback()
     assert db.session.scalar(select(Lead.assignee_id).where(Lead.uuid == routed["uuid"])) == ctx.ids["oa"]
     assert asked_for_supervisors == []
+
+
+# --- the cost of a batch ------------------------------------------------------------------------------
+
+
+def _statements_of(ctx, items: list[dict]) -> list[str]:
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with ctx.app.app_context():
+        engine = db.engine
+    phone = ctx.phone("va")
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert {r["status"] for r in phone.results(*items)} == {"created"}
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return statements
+
+
+def test_a_batch_restamps_the_figures_once_and_costs_a_dozen_statements_per_report(ctx):
+    """Each item's savepoint used to restamp the station's figures (two statements and a row lock
+    per item, as if each were a commit); the batch's one commit restamps once."""
+    ten = _statements_of(ctx, [report(ctx) for _ in range(10)])
+    twenty = _statements_of(ctx, [report(ctx) for _ in range(20)])
+    restamps = [s for s in twenty if "figures_stamp" in s and s.lstrip().upper().startswith("UPDATE")]
+    assert len(restamps) == 1
+    per_item = (len(twenty) - len(ten)) / 10
+    # lead, three events, routing, feed entry, the officer's inbox entry and its repeat check, the
+    # replay lookups: 12 (15.2 before the savepoint restamps and the parties' reload were cut).
+    assert per_item <= 12, "\n".join(twenty[len(ten):][:40])
+
+
+def test_jobs_noted_in_a_batch_are_queued_only_when_the_batch_commits(ctx):
+    """A savepoint's release is not a commit: a push job queued there could run before its
+    notification exists for other connections, find nothing, and the push would wait for the sweep."""
+    from webapp.jobs import huey
+
+    huey.flush()
+    queued_at_release = []
+
+    @event.listens_for(db.session.registry().__class__, "after_transaction_end")
+    def _count(session, transaction):
+        if transaction.nested:
+            queued_at_release.append(len(huey.pending()))
+
+    try:
+        with ctx.app.app_context():
+            results = ctx.phone("va").results(report(ctx), report(ctx), report(ctx))
+    finally:
+        event.remove(db.session.registry().__class__, "after_transaction_end", _count)
+    assert [r["status"] for r in results] == ["created"] * 3
+    assert queued_at_release and set(queued_at_release) == {0}
+    assert len([t for t in huey.pending() if t.name == "push_notification"]) == 3

@@ -8,7 +8,7 @@ station). Everyone else gets 404: the record does not exist for them.
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from webapp.access.leads import case_scope
 from webapp.dv.models import Delivery, FollowUp, LetterStatus, WarningLetter
@@ -32,12 +32,18 @@ def dv_lead_ids(user: User):
     return select(Lead.id).where(case_scope(user), Lead.flag_dv)
 
 
+def _on_a_dv_case_of(user: User, lead_id):
+    # Correlated EXISTS on the record's own lead: `lead_id IN (SELECT … every DV lead in scope)`
+    # made SQLite list a station's DV leads first, ~0.4 s per supervisor home at 500k leads.
+    return exists().where(Lead.id == lead_id, Lead.flag_dv, case_scope(user))
+
+
 def letter_scope(user: User):
-    return WarningLetter.lead_id.in_(dv_lead_ids(user))
+    return _on_a_dv_case_of(user, WarningLetter.lead_id)
 
 
 def followup_scope(user: User):
-    return FollowUp.lead_id.in_(dv_lead_ids(user))
+    return _on_a_dv_case_of(user, FollowUp.lead_id)
 
 
 # --- loaders -----------------------------------------------------------------------------------------

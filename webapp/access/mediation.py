@@ -12,7 +12,7 @@ Others: 404, and the case is absent from every list.
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 
 from webapp.access.leads import can_handle_lead, case_scope
 from webapp.extensions import db
@@ -37,12 +37,15 @@ def mediation_case_scope(user: User):
     """A WHERE clause on MediationCase: the cases `user` may see."""
     if not user.is_authenticated:
         return false()
-    through_lead = MediationCase.lead_id.in_(select(Lead.id).where(case_scope(user)))
-    ordinary = select(Lead.id).where(~or_(Lead.flag_dv, Lead.flag_minor))
+    # Correlated EXISTS, one lookup of the case's own lead: `lead_id IN (SELECT … FROM lead WHERE …)`
+    # made SQLite list every lead in scope first (half a second per home page at 500k leads).
+    of_the_case = Lead.id == MediationCase.lead_id
+    through_lead = exists().where(of_the_case, case_scope(user))
+    ordinary = exists().where(of_the_case, ~or_(Lead.flag_dv, Lead.flag_minor))
     on_case = and_(
         MediationCase.station_id == user.station_id,
         MediationCase.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id)),
-        MediationCase.lead_id.in_(ordinary),
+        ordinary,
     )
     return or_(through_lead, on_case)
 

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TimeField, ValidationError
 from wtforms.validators import InputRequired, Length
 
 from webapp.duty.services import duty_people
 from webapp.fields import optional_int
+from webapp.forms import AppForm
 from webapp.org.models import Station
 
 
-class ShiftForm(FlaskForm):
+class ShiftForm(AppForm):
     person_id = SelectField(_l("Who"), coerce=optional_int, validators=[InputRequired()])
     day = DateField(_l("Day"), validators=[InputRequired()])
     starts = TimeField(_l("From"), validators=[InputRequired()])
@@ -24,11 +24,11 @@ def build_shift_form(station: Station, **kwargs) -> ShiftForm:
     return form
 
 
-class RemoveShiftForm(FlaskForm):
+class RemoveShiftForm(AppForm):
     """Nothing to fill in: the CSRF token says the person meant it."""
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(AppForm):
     decision = RadioField(_l("Your answer"),
                           choices=[SelectChoice("accept", _l("I am going with the police")),
                                    SelectChoice("decline", _l("I cannot go"))],

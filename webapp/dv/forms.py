@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     IntegerField,
@@ -26,6 +25,7 @@ from webapp.dv.codes import (
     RELATIONSHIP_LABELS,
 )
 from webapp.fields import UUID_PATTERN, RecordedAtField
+from webapp.forms import AppForm
 from webapp.org.forms import MultiCheckboxField
 
 ID_NUMBER = Regexp(
@@ -39,7 +39,7 @@ def _choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
     return options + [SelectChoice(str(code), label) for code, label in labels.items()]
 
 
-class LetterRequestForm(FlaskForm):
+class LetterRequestForm(AppForm):
     abuser_name = StringField(_l("Abuser's name"), validators=[DataRequired(), Length(max=64)])
     abuser_id_number = StringField(
         _l("Abuser's ID number"), validators=[Optional(), Length(max=18), ID_NUMBER]
@@ -63,11 +63,11 @@ class LetterRequestForm(FlaskForm):
     supersedes = IntegerField(widget=widgets.HiddenInput(), validators=[Optional(), NumberRange(1, MAX_ID)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(AppForm):
     reason = TextAreaField(_l("Reason (when refusing)"), validators=[Optional(), Length(max=500)])
 
 
-class IssueForm(FlaskForm):
+class IssueForm(AppForm):
     followups_by = RadioField(
         _l("Follow-up visits by"),
         default="task_force",
@@ -79,7 +79,7 @@ class IssueForm(FlaskForm):
     )
 
 
-class DeliveryForm(FlaskForm):
+class DeliveryForm(AppForm):
     uuid = StringField(widget=widgets.HiddenInput(), validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
     letter_id = IntegerField(
@@ -107,7 +107,7 @@ class DeliveryForm(FlaskForm):
     )
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(AppForm):
     uuid = StringField(widget=widgets.HiddenInput(), validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
     followup_id = IntegerField(

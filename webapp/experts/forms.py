@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     SelectChoice,
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from webapp.experts.models import Availability, ConflictKind, Expert
 from webapp.experts.services import AVAILABILITY_LABELS, CONFLICT_LABELS, LANGUAGE_LABELS, station_experts
 from webapp.fields import optional_int
+from webapp.forms import AppForm
 from webapp.leads.codes import CATEGORY_LABELS
 from webapp.org.models import Role, Station
 from webapp.org.services import people_with_role
@@ -23,7 +23,7 @@ from webapp.org.services import people_with_role
 PHONE = Regexp(r"^[0-9+\- ]*$", message=_l("Digits, spaces, + and - only."))
 
 
-class ExpertForm(FlaskForm):
+class ExpertForm(AppForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
     fields = SelectMultipleField(_l("Fields of expertise"), validators=[InputRequired()],
                                  choices=[SelectChoice(c, label) for c, label in CATEGORY_LABELS.items()])
@@ -48,14 +48,14 @@ def _expert_choices(experts: list[Expert]) -> list[SelectChoice]:
     return [SelectChoice("", "—")] + [SelectChoice(str(e.id), e.name) for e in experts]
 
 
-class ConflictForm(FlaskForm):
+class ConflictForm(AppForm):
     expert_id = SelectField(_l("Expert"), coerce=optional_int, validators=[InputRequired()])
     kind = SelectField(_l("Conflict"),
                        choices=[SelectChoice(k.value, CONFLICT_LABELS[k]) for k in ConflictKind])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(AppForm):
     expert_id = SelectField(_l("Expert"), coerce=optional_int, validators=[InputRequired()])
     video_link = StringField(_l("Video-meeting link"), validators=[
         DataRequired(), Length(max=300),

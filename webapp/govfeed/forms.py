@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, ValidationError
 from wtforms.validators import AnyOf, DataRequired, Length
 
+from webapp.forms import AppForm
 from webapp.govfeed.webhook import check_url
 from webapp.notify import endpoints
 
@@ -21,15 +21,15 @@ URL_REFUSED = {
 }
 
 
-class TokenForm(FlaskForm):
+class TokenForm(AppForm):
     name = StringField(_l("Which system uses it"), validators=[DataRequired(), Length(max=80)])
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(AppForm):
     pass
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(AppForm):
     url = StringField(_l("Address the feed is sent to"), validators=[DataRequired(), Length(max=MAX_URL)])
     enabled = BooleanField(_l("Send the feed to this address"), default=True)
 
@@ -41,7 +41,7 @@ class WebhookForm(FlaskForm):
             raise ValidationError(message) from refused
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A button's POST (remove, new secret, resend): the button says what it does, so a stray or
     empty POST changes nothing."""
 

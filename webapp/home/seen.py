@@ -28,8 +28,10 @@ def previous_visit(person: User, now: datetime, *, record: bool = True) -> datet
     An htmx refresh of a list is not a visit: the caller passes record=False for it."""
     then = person.home_seen_at
     if record:
-        db.session.execute(update(User).where(User.id == person.id).values(home_seen_at=now)
-                           .execution_options(synchronize_session=False))
+        # On the connection, not session.execute: an ORM UPDATE tells the figures' cache that any
+        # station may have changed (webapp/reports/cache.py), and a visit changes no figure. Through
+        # the session, every home view restamped and locked every station's row.
+        db.session.connection().execute(update(User).where(User.id == person.id).values(home_seen_at=now))
     return then
 
 

@@ -109,7 +109,7 @@ def supervisor():
         queue_counts=queries.queue_counts(current_user, now),
         work=work, work_total=work_total, now=now,
         keep=offline_copies(work) + return_visit_copies(return_visits),
-        return_visits=return_visits, communities=org.communities(station),
+        return_visits=return_visits, communities=org.places(station.id),
         role_counts=org.role_counts(station),
         pending_grants=pending_grants,
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from flask_wtf.i18n import translations as wtf_translations
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from webapp.fields import UUID_PATTERN, RecordedAtField, StoredIntegerField, optional_int
+from webapp.forms import AppForm, wtforms_translations
 from webapp.leads.codes import (
     CATEGORY_LABELS,
     FAILURE_ROUTE_LABELS,
@@ -93,7 +92,7 @@ class PlaceMixin:
 
 
 
-class QuickReportForm(PlaceMixin, FlaskForm):
+class QuickReportForm(PlaceMixin, AppForm):
     """A volunteer's report from the street: under a minute, one thumb."""
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
@@ -126,9 +125,9 @@ class QuickReportForm(PlaceMixin, FlaskForm):
 
 class PartyForm(Form):
     class Meta:
-        # A nested plain Form does not get Flask-WTF's language: ask for it, like FlaskForm does.
+        # A nested plain Form does not get the app's language by itself: ask for it, like AppForm does.
         def get_translations(self, form):
-            return wtf_translations
+            return wtforms_translations()
 
     # No role is chosen for the officer: two blocks both saying "applicant" were filed unread.
     role = SelectField(_l("Role"), choices=_choices(PARTY_ROLE_LABELS, _l("Choose…")))
@@ -148,7 +147,7 @@ class PartyForm(Form):
             raise ValidationError(_l("Choose this person's role."))
 
 
-class DeskIntakeForm(PlaceMixin, FlaskForm):
+class DeskIntakeForm(PlaceMixin, AppForm):
     """The full registration at the station: walk-ins, 12345 tickets, 110 transfers and more."""
 
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
@@ -213,7 +212,7 @@ class DeskIntakeForm(PlaceMixin, FlaskForm):
         )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """One form for every lifecycle step; each step reads the fields it needs.
 
     The choice fields do not validate here: a step's form sends only its own fields, and the

@@ -97,11 +97,11 @@ def submit_lead_form(form, reporter: User, limits: tuple[dict[str, Deadline], in
 # --- building the forms (pages and sync fill the same choices) ---------------------------------
 
 
-def _station_communities(user: User) -> list:
+def _station_communities(user: User) -> list[org.Place]:
     """The station's communities, read once per request (a sync batch builds many forms)."""
     cache = g.setdefault("beatbook_communities", {})
     if user.station_id not in cache:
-        cache[user.station_id] = org.communities(user.station)
+        cache[user.station_id] = org.places(user.station_id)
     return cache[user.station_id]
 
 

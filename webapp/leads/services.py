@@ -149,11 +149,10 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
     destination = route(reporter.station, data.community, data.grid, data.longitude, data.latitude)
     lead = _register_in_full(reporter, data, destination, photos, now)
     _grade_on_intake(lead, reporter, data, deadlines, now)
-    db.session.add(lead)
-    db.session.flush()
     _route(lead, destination, now)
     _share_with_teams(lead, now)
-    db.session.flush()
+    db.session.add(lead)
+    db.session.flush()  # one INSERT with the lead as routed (the signal's listeners need its id)
     lead_registered.send(lead, routed=destination.routable, at=now)
     return IntakeResult(lead, created=True)
 
@@ -184,10 +183,11 @@ def _register_in_full(reporter: User, data: LeadInput, destination: Route,
         received_at=now, cycle_started_at=now, status=Status.REGISTERED.value,
         risk_rank=UNGRADED_RANK,
     )
-    for party in data.parties:
-        lead.parties.append(LeadParty(role=party.role, name=party.name.strip(),
-                                      phone=party.phone.strip(), id_number=party.id_number.strip().upper(),
-                                      relation=party.relation.strip()))
+    # Assigned even when empty: a new lead's untouched list is read back from the database after
+    # the flush (the feed's entry lists the parties), one statement per synced report.
+    lead.parties = [LeadParty(role=party.role, name=party.name.strip(), phone=party.phone.strip(),
+                              id_number=party.id_number.strip().upper(), relation=party.relation.strip())
+                    for party in data.parties]
     for photo in photos:
         lead.photos.append(LeadPhoto(width=photo.width, height=photo.height, size=len(photo.data),
                                      sha256=photo.sha256, taken_at=photo.taken_at, data=photo.data))

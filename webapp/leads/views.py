@@ -227,7 +227,7 @@ def index():
     next_url = url_for("leads.index", before=page.next_cursor, **kept) if page.next_cursor else None
     return render_page(
         "leads/index.html", block="lead_rows", page=page, filters=filters, now=utcnow(), next_url=next_url,
-        communities=org.communities(current_user.station), risk_labels=RISK_SHORT_LABELS,
+        communities=org.places(current_user.station_id), risk_labels=RISK_SHORT_LABELS,
         queue_counts=queries.queue_counts(current_user, utcnow())
         if can_see_queues(current_user) else None,
         monthly_export=access.can_export_monthly(current_user),

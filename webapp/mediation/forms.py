@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp.fields import optional_int
+from webapp.forms import AppForm
 from webapp.leads.codes import (
     CATEGORY_LABELS,
     FAILURE_ROUTE_LABELS,
@@ -49,7 +49,7 @@ def people_choices(people, blank: str) -> list[SelectChoice]:
     return [SelectChoice("", blank)] + [SelectChoice(str(p.id), p.display_name) for p in people]
 
 
-class OpenCaseForm(FlaskForm):
+class OpenCaseForm(AppForm):
     origin = SelectField(
         _l("How did the mediation start?"),
         choices=_choices(ORIGIN_LABELS, _l("Choose…")),
@@ -57,29 +57,29 @@ class OpenCaseForm(FlaskForm):
     )
 
 
-class ProsecutorForm(FlaskForm):
+class ProsecutorForm(AppForm):
     user_id = SelectField(_l("Mediator"), coerce=optional_int, validators=[InputRequired()])
     prosecutor = BooleanField(_l("Prosecutor-mediator"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(AppForm):
     role = SelectField(_l("As"), choices=_choices(MEMBER_ROLE_LABELS), validators=[DataRequired()])
     user_id = SelectField(_l("Person"), coerce=optional_int, validators=[InputRequired()])
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(AppForm):
     note = StringField(
         _l("How the parties agreed to mediation"), validators=[DataRequired(), Length(max=500)]
     )
 
 
-class RefusalForm(FlaskForm):
+class RefusalForm(AppForm):
     user_id = SelectField(_l("Mediator refused"), coerce=optional_int, validators=[InputRequired()])
     party = StringField(_l("Refused by (party)"), validators=[DataRequired(), Length(max=64)])
     reason = StringField(_l("Reason given"), validators=[Optional(), Length(max=500)])
 
 
-class SessionForm(FlaskForm):
+class SessionForm(AppForm):
     starts_at = DateTimeLocalField(_l("When"), validators=[DataRequired()])
     place = SelectField(_l("Where"), choices=_choices(PLACE_LABELS), validators=[DataRequired()])
     place_detail = StringField(_l("Room or address"), validators=[Optional(), Length(max=200)])
@@ -96,19 +96,19 @@ class SessionForm(FlaskForm):
     next_step = StringField(_l("Next step"), validators=[Optional(), Length(max=500)])
 
 
-class GuideTickForm(FlaskForm):
+class GuideTickForm(AppForm):
     guide_id = IntegerField(widget=widgets.HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**62)])
     items = MultiCheckboxField(_l("Checklist"), coerce=int, validate_choice=False)
 
 
-class GuideForm(FlaskForm):
+class GuideForm(AppForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=100)])
     items = TextAreaField(
         _l("Checklist items, one a line"), validators=[DataRequired(), Length(max=TEXT_MAX)]
     )
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(AppForm):
     parties = TextAreaField(_l("Parties"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     facts = TextAreaField(_l("Facts of the dispute"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     issues = TextAreaField(_l("Issues in dispute"), validators=[DataRequired(), Length(max=TEXT_MAX)])
@@ -133,18 +133,18 @@ class AgreementForm(FlaskForm):
             ) from error
 
 
-class SignForm(FlaskForm):
+class SignForm(AppForm):
     parties = TextAreaField(
         _l("Parties who signed, one a line"), validators=[DataRequired(), Length(max=1000)]
     )
     mediator_id = SelectField(_l("Mediator who signed"), coerce=optional_int, validators=[InputRequired()])
 
 
-class CopyForm(FlaskForm):
+class CopyForm(AppForm):
     recipient = StringField(_l("Copy handed to"), validators=[DataRequired(), Length(max=64)])
 
 
-class TermDoneForm(FlaskForm):
+class TermDoneForm(AppForm):
     term_id = IntegerField(widget=widgets.HiddenInput(), validators=[InputRequired(), NumberRange(1, 2**62)])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
@@ -152,7 +152,7 @@ class TermDoneForm(FlaskForm):
 CONCLUSIONS = {k: v for k, v in CASE_STATUS_LABELS.items() if k != CaseStatus.OPEN}
 
 
-class ConcludeForm(FlaskForm):
+class ConcludeForm(AppForm):
     outcome = SelectField(
         _l("Outcome"), choices=_choices(CONCLUSIONS, _l("Choose…")), validators=[DataRequired()]
     )

@@ -89,7 +89,8 @@ class CaseMember(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case: Mapped[MediationCase] = relationship(back_populates="members")
-    user: Mapped[User] = relationship()
+    # Members are listed with their names on every case view: load them together, not one by one.
+    user: Mapped[User] = relationship(lazy="selectin")
 
 
 class MediatorRefusal(db.Model):

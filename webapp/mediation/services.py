@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -127,14 +127,23 @@ def refused_ids(case: MediationCase) -> set[int]:
 
 def people_for(case: MediationCase, role: MemberRole) -> list[User]:
     """Who may take `role` on this case's sessions: the right station role, never a refused person."""
-    station = db.session.get(Station, case.station_id)
-    people = (
-        prosecutors(station)
-        if role == MemberRole.PROSECUTOR
-        else people_with_role(station, ROLE_FOR_MEMBER[role])
-    )
-    refused = refused_ids(case)
-    return [p for p in people if p.id not in refused and _may_join(case, p)]
+    if role == MemberRole.PROSECUTOR:
+        prosecutor_ids = {p.id for p in prosecutors(db.session.get(Station, case.station_id))}
+        return [p for p in candidates(case) if p.id in prosecutor_ids]
+    return [p for p in candidates(case) if p.has_role(ROLE_FOR_MEMBER[role])]
+
+
+def candidates(case: MediationCase) -> list[User]:
+    """Everyone who may take some part on this case's sessions (prosecutor-mediators are mediators),
+    read once per request: a session form asks role by role, which cost a dozen statements a view."""
+    refused = frozenset(refused_ids(case))
+    key = (case.id, refused)  # a refusal recorded in this request changes the list
+    found = g.setdefault("beatbook_case_candidates", {})
+    if key not in found:
+        station = db.session.get(Station, case.station_id)
+        found[key] = [p for p in people_with_role(station, *set(ROLE_FOR_MEMBER.values()))
+                      if p.id not in refused and _may_join(case, p)]
+    return found[key]
 
 
 def _may_join(case: MediationCase, person: User) -> bool:

@@ -89,8 +89,7 @@ def _apply_error(form, error: MediationError) -> None:
 
 def _member_form(case: MediationCase, **kwargs) -> MemberForm:
     form = MemberForm(**kwargs)
-    people = {p.id: p for role in MemberRole for p in services.people_for(case, role)}
-    form.user_id.choices = people_choices(sorted(people.values(), key=lambda p: p.display_name), _("Choose…"))
+    form.user_id.choices = people_choices(services.candidates(case), _("Choose…"))
     return form
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.auth.events import sessions_revoked
 from webapp.extensions import db
@@ -26,24 +28,26 @@ def notify(users: Iterable[User], notice: Notice) -> int:
     """Add one inbox entry per person for this notice; repeats of the same event are ignored.
     Returns how many entries were added."""
     key = f"{notice.kind}:{notice.subject_id}:{notice.occurrence}"
-    added = 0
+    rows = []
     for user in {u.id: u for u in users}.values():
-        exists = db.session.scalar(
-            select(Notification.id).where(Notification.user_id == user.id,
-                                          Notification.dedupe_key == key)
-        )
-        if exists is None:
-            with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-                text = str(notice.text)  # the reader's language, fixed now: the push says the same
-            notification = Notification(
-                user_id=user.id, kind=notice.kind, subject_kind=notice.subject_kind,
-                subject_id=notice.subject_id, link=notice.link, text=text[:200], dedupe_key=key,
-            )
-            db.session.add(notification)
-            db.session.flush()
-            after_commit_enqueue(push_notification, notification.id, session=db.session())
-            added += 1
-    return added
+        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            text = str(notice.text)  # the reader's language, fixed now: the push says the same
+        rows.append({"user_id": user.id, "kind": notice.kind, "subject_kind": notice.subject_kind,
+                     "subject_id": notice.subject_id, "link": notice.link, "text": text[:200],
+                     "dedupe_key": key})
+    if not rows:
+        return 0
+    # One statement for all recipients; a repeat is skipped by the unique (person, event) index, so
+    # two nodes raising the same notice at once still make one entry (was a look-up per person).
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = db.session.scalars(
+        insert(Notification).values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(Notification.id)
+    ).all()
+    for notification_id in added:
+        after_commit_enqueue(push_notification, notification_id, session=db.session())
+    return len(added)
 
 
 @notice_raised.connect

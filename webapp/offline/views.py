@@ -10,11 +10,10 @@ from pathlib import Path
 from flask import Response, abort, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from webapp.access import public
 from webapp.assets import asset_url
-from webapp.auth.services import wipe_claim
+from webapp.auth.services import signed_in_user_id, wipe_claim
 from webapp.offline import bp
 from webapp.rendering import render_page
 from webapp.sync.sealing import seal_keys
@@ -51,8 +50,9 @@ def say_who_is_signed_in(response: Response) -> Response:
     """Every page names the person it was made for, so the worker keeps and serves pages per
     person and learns of a new person from the server, never from a page it kept."""
     if response.mimetype == "text/html":
-        response.headers["X-Signed-In"] = str(current_user.id) if current_user.is_authenticated else "0"
-        if not current_user.is_authenticated and wipe_claim() is not None:
+        user_id = signed_in_user_id()
+        response.headers["X-Signed-In"] = str(user_id or 0)
+        if user_id is None and wipe_claim() is not None:
             # This phone was revoked as lost: the worker sends what is pending, then wipes.
             response.headers["X-Wipe"] = "1"
     return response

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from webapp.fields import optional_int
+from webapp.forms import AppForm
 from webapp.org.labels import COMMUNITY_KIND_LABELS, ROLE_LABELS
 from webapp.org.services import validate_boundary
 
@@ -39,7 +39,7 @@ class BoundaryField(TextAreaField):
             ) from error
 
 
-class CommunityForm(FlaskForm):
+class CommunityForm(AppForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32), CODE_PATTERN])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=100)])
@@ -50,13 +50,13 @@ class CommunityForm(FlaskForm):
     boundary = BoundaryField(_l("Boundary (GeoJSON)"), validators=[Length(max=200_000)])
 
 
-class GridForm(FlaskForm):
+class GridForm(AppForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32), CODE_PATTERN])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     boundary = BoundaryField(_l("Boundary (GeoJSON)"), validators=[Length(max=200_000)])
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     username = StringField(
         _l("User name"),
         validators=[

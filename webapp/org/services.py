@@ -94,6 +94,49 @@ def communities(station: Station) -> list[Community]:
     )
 
 
+@dataclass(frozen=True)
+class GridPlace:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """A community as the forms and lists show it: no boundary, no officer record, no roles."""
+    id: int
+    code: str
+    name: str
+    kind: str
+    officer_name: str | None
+    grids: tuple[GridPlace, ...]
+
+
+def places(station_id: int) -> list[Place]:
+    """The station's communities and grids in two plain queries.
+
+    Forms and lists need names and ids only; loading the full records (boundaries, the officer and
+    their roles: five statements) was a quarter of the report form's CPU (docs/architecture.md,
+    Performance)."""
+    grids: dict[int, list[GridPlace]] = {}
+    for row in db.session.execute(
+        select(Grid.community_id, Grid.id, Grid.code, Grid.name)
+        .join(Community, Community.id == Grid.community_id)
+        .where(Community.station_id == station_id)
+        .order_by(Grid.code)
+    ):
+        grids.setdefault(row.community_id, []).append(GridPlace(row.id, row.code, row.name))
+    return [
+        Place(row.id, row.code, row.name, row.kind, row.display_name, tuple(grids.get(row.id, ())))
+        for row in db.session.execute(
+            select(Community.id, Community.code, Community.name, Community.kind, User.display_name)
+            .outerjoin(User, User.id == Community.officer_id)
+            .where(Community.station_id == station_id)
+            .order_by(Community.code)
+        )
+    ]
+
+
 def communities_of_officer(officer: User) -> list[Community]:
     return list(
         db.session.scalars(

@@ -102,6 +102,10 @@ def _note_bulk_statements(state) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _restamp_touched_stations(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint's release (one per synced item) also fires before_commit: the stations it
+        # touched stay noted and are restamped once, by the real commit.
+        return
     session.flush()  # commit flushes after this event: flush first so its rows are noted
     touched = session.info.pop(_TOUCHED, None)
     if not touched:

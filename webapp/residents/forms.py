@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from webapp.experts.models import Expert
 from webapp.experts.services import station_experts
 from webapp.fields import optional_int
+from webapp.forms import AppForm
 from webapp.leads.codes import CATEGORY_LABELS
 from webapp.org.models import Station
 from webapp.org.services import communities
@@ -21,7 +21,7 @@ PHONE = Regexp(r"^\s*(1[3-9]\d{9}|0\d{2,3}[-\s]?\d{7,8})\s*$",
                message=_l("Enter a mobile number (11 digits) or a landline with its area code."))
 
 
-class ResidentForm(FlaskForm):
+class ResidentForm(AppForm):
     category = SelectField(_l("What kind of dispute?"),
                            validators=[DataRequired(message=_l("Choose a kind of dispute."))])
     community_id = SelectField(_l("Community"), coerce=optional_int, validators=[Optional()])

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from webapp.extensions import db
 from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
+from webapp.forms import AppForm
 from webapp.org.models import Role, Station, User
 from webapp.org.services import people_with_role
 from webapp.returnvisits.models import Result, ReturnVisit
@@ -19,7 +19,7 @@ RESULT_LABELS = {
 }
 
 
-class RecordForm(FlaskForm):
+class RecordForm(AppForm):
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
     # The visit's id travels with the fields, so an item from the outbox names its visit.
@@ -30,7 +30,7 @@ class RecordForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(AppForm):
     assignee_id = SelectField(_l("Who goes"), coerce=optional_int, validators=[InputRequired()])
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -15,11 +14,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
+from webapp.forms import AppForm
 from webapp.org.services import communities
 from webapp.timeutil import STATION_TZ, utcnow
 
 
-class VisitForm(FlaskForm):
+class VisitForm(AppForm):
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
     household = StringField(_l("Household or address"), validators=[DataRequired(), Length(max=200)])

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from webapp.fields import UUID_PATTERN, RecordedAtField, optional_int
+from webapp.forms import AppForm
 from webapp.org.forms import MultiCheckboxField
 from webapp.org.models import User
 from webapp.youth.codes import (
@@ -58,7 +58,7 @@ def _counsellor_choices(user: User, blank: str) -> list[SelectChoice]:
                                         for p in counsellors(user.station)]
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(AppForm):
     version = IntegerField(widget=widgets.HiddenInput(), validators=[Optional(), NumberRange(1, 2**31 - 1)])
     name = StringField(_l("Name of the minor"), validators=[DataRequired(), Length(max=50)])
     birth_year = IntegerField(_l("Year of birth"), validators=[InputRequired()])
@@ -86,18 +86,18 @@ def build_profile_form(user: User, **kwargs) -> ProfileForm:
     return form
 
 
-class CloseProfileForm(FlaskForm):
+class CloseProfileForm(AppForm):
     reason = SelectField(_l("Why the profile closes"), choices=_choices(CLOSED_REASON_LABELS),
                          validators=[DataRequired()])
     closed_on = DateField(_l("Closed on"), validators=[DataRequired(), _not_future])
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=500)])
 
 
-class LinkLeadForm(FlaskForm):
+class LinkLeadForm(AppForm):
     lead_id = IntegerField(_l("Lead number"), validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
 
 
-class SessionForm(FlaskForm):
+class SessionForm(AppForm):
     uuid = HiddenField(validators=[Optional(), UUID_PATTERN])
     recorded_at = RecordedAtField()
     kind = SelectField(_l("Kind of session"), choices=_choices(SESSION_KIND_LABELS),
@@ -116,7 +116,7 @@ def build_session_form(user: User, **kwargs) -> SessionForm:
     return form
 
 
-class OutreachForm(FlaskForm):
+class OutreachForm(AppForm):
     topic = SelectField(_l("Topic"), choices=_choices(TOPIC_LABELS), validators=[DataRequired()])
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     place = StringField(_l("Place"), validators=[DataRequired(), Length(max=200)])
@@ -129,7 +129,7 @@ class OutreachForm(FlaskForm):
             raise ValidationError(_l("Choose a day between 2000 and the end of next year."))
 
 
-class DeleteOutreachForm(FlaskForm):
+class DeleteOutreachForm(AppForm):
     confirm = BooleanField(_l("Yes, delete this event"),
                            validators=[DataRequired(_l("Tick the box to confirm."))])
 
