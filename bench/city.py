@@ -549,6 +549,43 @@ class CityRows:
         place,
         batch: dict[str, list],
     ) -> None:
+        self._timeline(lead, parties, step_event, handled, station, place, batch)
+        self._oversight(lead, station, batch["lead_event"])
+
+    def _oversight(self, lead: dict, station, events: list) -> None:
+        """A supervisor's 督办 and an officer's extension request come after the lead's last step
+        (they leave its status as it is), before `now`."""
+        rng = self.rng
+        if lead["supervised_until"]:
+            last = events[-1]["at"]
+            at = (last + (self.now - last) * rng.uniform(0.1, 0.9)).replace(microsecond=0)
+            lead["supervised_until"] = at + timedelta(days=rng.randrange(2, 20))
+            until, comment = lead["supervised_until"].isoformat(), lead["supervision_comment"]
+            self._event(
+                events,
+                lead,
+                at,
+                station.supervisors[0],
+                "supervise",
+                lead["status"],
+                lead["status"],
+                {"comment": comment, "until": until},
+            )
+        if lead["extension_requested"]:
+            last = events[-1]["at"]
+            at = (last + (self.now - last) * rng.uniform(0.1, 0.9)).replace(microsecond=0)
+            self._event(
+                events,
+                lead,
+                at,
+                lead["assignee_id"],
+                "request_extension",
+                lead["status"],
+                lead["status"],
+                {"reason": lead["extension_reason"]},
+            )
+
+    def _timeline(self, lead, parties, step_event, handled, station, place, batch) -> None:
         from webapp.returnvisits.services import end_of_local_day
 
         self.end_of_local_day = end_of_local_day

@@ -11,6 +11,11 @@ thousand recent ones open, some of them overdue; ~2% without a community (the un
 
 Deterministic for a seed: the same rows every time, except that times are placed relative to
 `--now` (default: today 00:00 UTC), so "overdue" stays meaningful whenever the data is made.
+
+`--city` makes a city instead (bench/city.py): 30 stations, station 1 the demo station with its
+logins, 1,000 staff and 20,000 volunteers, the leads spread over the stations and 5 years, each with
+its whole timeline, mediation cases, DV warning letters and return visits (bench/README.md, "A
+city-sized data set").
 """
 
 from __future__ import annotations
@@ -484,7 +489,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stations", type=int, default=None,
                         help="with --city: fewer stations (a small city for tests), staff and volunteers "
                              "scaled down with them")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.stations is not None and not (args.city and 2 <= args.stations <= city.STATIONS):
+        parser.error(f"--stations goes with --city and is 2 to {city.STATIONS}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
