@@ -42,12 +42,12 @@ def generated(app_ctx):
     station = _load_station(db, data.STATION["code"])
     first_id = (db.session.scalar(select(func.max(Lead.id))) or 0) + 1  # the demo station has a few
     deadlines = parse_deadlines(app_ctx.config["BEATBOOK_DEADLINES"])
-    generator = Generator(station, 3000, first_id, NOW, 7, deadlines, set(Lead.__table__.c.keys()))
-    leads, parties, events = [], [], []
+    generator = Generator([station], 3000, first_id, NOW, 7, deadlines, set(Lead.__table__.c.keys()))
+    batch: dict[str, list] = {"lead": [], "lead_party": [], "lead_event": []}
     for index in range(3000):
-        generator.lead(index, leads, parties, events)
-    for model, rows in ((Lead, leads), (LeadParty, parties), (LeadEvent, events)):
-        db.session.execute(insert(model.__table__), rows)
+        generator.lead(index, batch)
+    for model in (Lead, LeadParty, LeadEvent):
+        db.session.execute(insert(model.__table__), batch[model.__tablename__])
     db.session.commit()
     row = db.session.get(Station, station.id)
     officer = db.session.get(User, station.places[0].officer_id)
