@@ -29,7 +29,7 @@ from webapp.org.models import Community, Role, User
 
 # (name, summary, address, community, flags)
 TEXTS = (
-    ("noise", "楼上噪音扰民，外籍住户深夜聚会", "金桂园3栋2单元402", "A", ""),
+    ("noise", "楼上噪音扰民，外籍住户深夜聚会", "金桂园3栋2单元402", "A", ""),  # reference 110-20261130-0001
     ("parking", "邻里纠纷：停车位被占，噪音不大", "银杏苑西区7栋", "A", ""),
     ("latin", "Dog barking at night, owner Mr. SMITH", "Block 12B", "B", ""),
     ("one_char", "噪", "", "B", ""),
@@ -38,7 +38,8 @@ TEXTS = (
     ("minor", "未成年人深夜滞留网吧", "银杏苑", "B", "minor"),
 )
 WORDS = ("噪", "噪音", "外籍住户", "纠纷", "家暴", "网吧", "3栋", "402", "7", "smith", "SMITH", "Smith",
-         "barking at", "12b", "金桂园", "花园", "鲸鱼", "噪_", "%", "，", "-", "a")
+         "barking at", "12b", "金桂园", "花园", "鲸鱼", "噪_", "%", "，", "-", "a", "²", "0402", "ref-7",
+         "110-20261130-0001", "110-20261130", "ß" * 100, "噪音" * 50)  # the box keeps 100 characters
 ROLES = {"oa": (Role.OFFICER,), "ob": (Role.OFFICER,), "sup": (Role.SUPERVISOR,), "dv": (Role.DV_TEAM,),
          "youth": (Role.YOUTH_TEAM,), "va": (Role.VOLUNTEER,)}
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -54,6 +55,7 @@ class World:
 def register(world: World, summary: str, address: str, community: str, flags: str) -> int:
     reporter = db.session.get(User, world.users["va"])
     data = LeadInput(source=Source.VOLUNTEER, category="neighbour", summary=summary, address=address,
+                     source_ref="110-20261130-0001" if summary.startswith("楼上噪音") else "",
                      flag_dv=flags == "dv", flag_minor=flags == "minor",
                      community=db.session.scalar(select(Community).where(Community.code == f"WS{community}")))
     result = register_lead(reporter, data, parse_deadlines(world.app.config["BEATBOOK_DEADLINES"]),
@@ -91,7 +93,9 @@ def substring_match(viewer_name: str, world: World, word: str) -> set[int]:
     number, reference or uuid, or its summary or address containing the word)."""
     viewer = db.session.get(User, world.users[viewer_name])
     like = f"%{word}%"
-    exact = [Lead.source_ref == word, Lead.uuid == word, *([Lead.id == int(word)] if word.isdigit() else [])]
+    exact = [Lead.source_ref == word, Lead.uuid == word]
+    if word.isdecimal():
+        exact.append(Lead.id == int(word))
     return set(db.session.scalars(select(Lead.id).where(
         case_scope(viewer), or_(*exact, Lead.summary.ilike(like), Lead.address.ilike(like)))))
 
@@ -117,8 +121,14 @@ def test_the_words_find_what_a_reader_expects(ctx):
         "鲸鱼": set(),
     }
     assert {word: found("sup", ctx, word) for word in expected} == expected
-    number = str(leads["minor"])  # a lead's number still finds it (its digits may be in texts too)
-    assert leads["minor"] in found("sup", ctx, number) == substring_match("sup", ctx, number)
+    # Exact matches still find their lead: its number (digits may be in texts too), reference, uuid.
+    for number in (str(leads["minor"]), f"00{leads['minor']}"):
+        assert leads["minor"] in found("sup", ctx, number) == substring_match("sup", ctx, number)
+    assert found("sup", ctx, "110-20261130-0001") == {leads["noise"]}
+    assert found("sup", ctx, "110-20261130") == set()  # a reference matches whole only
+    uuid = db.session.get(Lead, leads["latin"]).uuid
+    assert found("sup", ctx, uuid) == {leads["latin"]}
+    assert found("sup", ctx, uuid.upper()) == set()  # as before: the uuid as stored
 
 
 def test_a_word_across_two_fields_is_not_in_the_index(ctx):
@@ -164,8 +174,9 @@ def test_an_edited_lead_is_found_by_its_new_words_only(ctx):
 
 
 def test_tokens_are_each_fields_characters_and_pairs():
-    assert search.lead_tokens("外籍A1", "3栋") == sorted(
-        {"外", "籍", "a", "1", "外籍", "籍a", "a1", "3", "栋", "3栋"})  # no "13": the fields stay apart
+    assert search.lead_tokens(7, "外籍A1", "3栋", "110-2026", "ab-C1") == sorted(
+        {"外", "籍", "a", "1", "外籍", "籍a", "a1", "3", "栋", "3栋",  # no "13": the fields stay apart
+         "7", "1102026", "abc1"})
     assert search.word_tokens("噪") == ["噪"]
     assert search.word_tokens("外籍住户") == ["外籍", "籍住", "住户"]
     assert search.word_tokens("Mr. X") == ["mr", "x"]

@@ -38,6 +38,9 @@ _RUN = re.compile(r"[^\W_]+")
 MAX_QUERY_TOKENS = 12
 SQLITE_INDEX = "lead_search_fts"  # the FTS5 table (and its shadow tables' prefix) on SQLite
 POSTGRESQL_INDEX = "ix_lead_search_grams"
+INDEXED_FIELDS = ("summary", "address", "source_ref", "uuid")  # a change to one rewrites the row
+# No reference (64) or uuid (36) is longer, and a tsquery token must stay under 2 KB.
+EXACT_MAX_LENGTH = 64
 
 
 def outside_the_models(name: str | None, type_: str, parent_names: dict) -> bool:
@@ -50,11 +53,17 @@ def _runs(text: str) -> list[str]:
     return _RUN.findall(text.casefold())
 
 
-def lead_tokens(*fields: str) -> list[str]:
-    """What the index holds for a lead: each field's characters and adjacent pairs, never a pair
-    across two fields (a word spanning the end of one and the start of the next does not match)."""
-    tokens: set[str] = set()
-    for text in fields:
+def _whole(value: str) -> str:
+    """A value matched exactly, as one token: its letters and digits, casefolded."""
+    return "".join(_runs(value))
+
+
+def lead_tokens(lead_id: int, summary: str, address: str, source_ref: str, uuid: str) -> list[str]:
+    """What the index holds for a lead: the characters and adjacent pairs of the summary and of the
+    address, each on its own (a word spanning the end of one and the start of the other does not
+    match), and the lead's number, reference and uuid whole, for the search box's exact matches."""
+    tokens = {token for token in (str(lead_id), _whole(source_ref), _whole(uuid)) if token}
+    for text in (summary, address):
         for run in _runs(text):
             tokens.update(run)
             tokens.update(run[start:start + 2] for start in range(len(run) - 1))
@@ -71,25 +80,34 @@ def word_tokens(word: str) -> list[str]:
     return list(tokens)[:MAX_QUERY_TOKENS]
 
 
-def candidates(word: str, dialect: str):
-    """A SELECT of the ids of leads that may contain `word` (all that do, and a few more), or None
-    when the word has no letter or digit to look up."""
+def candidates(word: str, dialect: str, lead_number: int | None = None):
+    """A SELECT of `lead_id`: the leads that may contain `word` or be the lead it names exactly
+    (number, reference or uuid), all of them and a few more. None when the word has no letter or
+    digit. On SQLite, FTS5 hands the ids back in order, so a walk by `lead_id` newest first stops
+    after a page (docs/architecture.md, "Word search")."""
     tokens = word_tokens(word)
     if not tokens:
         return None
+    exact = {str(lead_number)} if lead_number is not None else set()
+    if len(word) <= EXACT_MAX_LENGTH:
+        exact.add(_whole(word))
+    exact = sorted(exact - set(tokens))
+    # Each token quoted: PostgreSQL's '…' and FTS5's "…" are never read as operators or syntax.
     if dialect == "postgresql":
-        query = " & ".join(f"'{token}'" for token in tokens)
+        every = " & ".join(f"'{token}'" for token in tokens)
+        query = " | ".join([f"({every})", *(f"'{token}'" for token in exact)])
         return select(LeadSearch.lead_id).where(LeadSearch.grams.bool_op("@@")(cast(query, TSQUERY)))
+    every = " AND ".join(f'"{token}"' for token in tokens)
+    query = " OR ".join([f"({every})", *(f'"{token}"' for token in exact)])
     fts = table(SQLITE_INDEX, column("rowid"))
-    query = " ".join(f'"{token}"' for token in tokens)  # quoted: never read as AND/OR/NOT or syntax
-    return select(fts.c.rowid).where(column(SQLITE_INDEX).op("MATCH")(query))
+    return select(fts.c.rowid.label("lead_id")).where(column(SQLITE_INDEX).op("MATCH")(query))
 
 
-def index_rows(rows) -> list[dict]:
-    """`lead_search` rows for (id, summary, address) tuples. A tsvector's text form and FTS5's
-    content are both space-separated, and a token never holds a space, quote, backslash or colon."""
-    return [{"lead_id": lead_id, "grams": " ".join(lead_tokens(summary, address or ""))}
-            for lead_id, summary, address in rows]
+def index_rows(leads) -> list[dict]:
+    """`lead_search` rows for (id, summary, address, source_ref, uuid) tuples. A tsvector's text
+    form and FTS5's content are both space-separated; a token never holds a space, quote, backslash
+    or colon."""
+    return [{"lead_id": lead[0], "grams": " ".join(lead_tokens(*lead))} for lead in leads]
 
 
 def write_rows(connection, rows: list[dict]) -> None:
@@ -102,9 +120,9 @@ def write_rows(connection, rows: list[dict]) -> None:
         index_elements=[LeadSearch.lead_id], set_={"grams": statement.excluded.grams}))
 
 
-def _text_changed(lead: Lead) -> bool:
+def _tokens_changed(lead: Lead) -> bool:
     state = inspect(lead)
-    return any(state.attrs[name].history.has_changes() for name in ("summary", "address"))
+    return any(state.attrs[name].history.has_changes() for name in INDEXED_FIELDS)
 
 
 @event.listens_for(Session, "after_flush")
@@ -112,5 +130,6 @@ def _index_flushed_leads(session: Session, _flush_context) -> None:
     # In after_flush, new/dirty still list what this flush wrote and attribute history still holds
     # the change, so a lead is (re)indexed once per change of its words, in the same transaction.
     leads = [obj for obj in session.new if isinstance(obj, Lead)]
-    leads += [obj for obj in session.dirty if isinstance(obj, Lead) and _text_changed(obj)]
-    write_rows(session.connection(), index_rows((lead.id, lead.summary, lead.address) for lead in leads))
+    leads += [obj for obj in session.dirty if isinstance(obj, Lead) and _tokens_changed(obj)]
+    write_rows(session.connection(), index_rows(
+        (lead.id, lead.summary, lead.address or "", lead.source_ref or "", lead.uuid) for lead in leads))

@@ -1,4 +1,4 @@
-"""lead word search: each lead's characters and character pairs, indexed (GIN / FTS5), backfilled
+"""lead word search: each lead's characters and character pairs (and number, reference, uuid), indexed
 
 Revision ID: 6d2f9c41a8e3
 Revises: 38a0df49ece5
@@ -23,10 +23,14 @@ BATCH = 5000
 _RUN = re.compile(r"[^\W_]+")
 
 
-def _grams(*fields: str) -> str:
-    tokens = set()
-    for text in fields:
-        for run in _RUN.findall((text or "").casefold()):
+def _runs(text: str) -> list:
+    return _RUN.findall((text or "").casefold())
+
+
+def _grams(lead_id: int, summary: str, address: str, source_ref: str, uuid: str) -> str:
+    tokens = {token for token in (str(lead_id), "".join(_runs(source_ref)), "".join(_runs(uuid))) if token}
+    for text in (summary, address):
+        for run in _runs(text):
             tokens.update(run)
             tokens.update(run[start:start + 2] for start in range(len(run) - 1))
     return " ".join(sorted(tokens))
@@ -45,6 +49,9 @@ def upgrade():
     # The indexes come after the rows: one build instead of an insertion per lead.
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE INDEX ix_lead_search_grams ON lead_search USING gin (grams)')
+        # Its lookups are small (a rare word's few hundred ids, or probes by lead id): a parallel plan
+        # took 80-170 ms to start its workers on a busy machine for 1-2 ms of work (bench/README.md).
+        op.execute('ALTER TABLE lead_search SET (parallel_workers = 0)')
         op.execute('ANALYZE lead_search')  # the planner weighs a word's frequency from these statistics
         return
     # SQLite: an FTS5 index over lead_search's own rows (external content), kept in step by triggers.
@@ -66,19 +73,19 @@ def upgrade():
 def _backfill():
     bind = op.get_bind()
     lead = sa.table('lead', sa.column('id', sa.Integer), sa.column('summary', sa.Text),
-                    sa.column('address', sa.String))
+                    sa.column('address', sa.String), sa.column('source_ref', sa.String),
+                    sa.column('uuid', sa.String))
     grams = sa.column('grams', sa.Text)
     if bind.dialect.name == 'postgresql':
         grams = sa.column('grams', postgresql.TSVECTOR)
     search = sa.table('lead_search', sa.column('lead_id', sa.Integer), grams)
     last = 0
     while True:
-        rows = bind.execute(sa.select(lead.c.id, lead.c.summary, lead.c.address)
-                            .where(lead.c.id > last).order_by(lead.c.id).limit(BATCH)).all()
+        rows = bind.execute(sa.select(lead.c.id, lead.c.summary, lead.c.address, lead.c.source_ref,
+                                      lead.c.uuid).where(lead.c.id > last).order_by(lead.c.id).limit(BATCH)).all()
         if not rows:
             return
-        bind.execute(search.insert(), [{'lead_id': row.id, 'grams': _grams(row.summary, row.address)}
-                                       for row in rows])
+        bind.execute(search.insert(), [{'lead_id': row[0], 'grams': _grams(*row)} for row in rows])
         last = rows[-1].id
 
 
