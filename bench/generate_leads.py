@@ -29,9 +29,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, text
 
-# Search terms that list_pages.py uses: a common word and a rare one from the summaries.
+# Search terms that list_pages.py uses: a common word and a rare one from the summaries, and a miss.
 COMMON_WORD = "噪音"
 RARE_WORD = "外籍"
+MISSING_WORD = "鲸鱼"  # in no summary or address: a search that finds nothing
 RARE_WORD_RATE = 0.0005
 
 YEARS = 3
@@ -461,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     from webapp.demo.services import load_demo_station
     from webapp.extensions import db
     from webapp.leads.deadlines import parse_deadlines
-    from webapp.leads.models import Lead, LeadEvent, LeadParty
+    from webapp.leads.models import Lead, LeadEvent, LeadParty, LeadSearch
 
     now = (datetime.fromisoformat(args.now) if args.now
            else datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
@@ -483,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
         generator = Generator(station, args.leads, first_id, now, args.seed,
                               parse_deadlines(app.config["BEATBOOK_DEADLINES"]), set(Lead.__table__.c.keys()))
 
-        tables = (Lead.__table__, LeadParty.__table__, LeadEvent.__table__)
+        # lead_search last: its rows are made from the batch's leads (search.index_rows), as the app
+        # makes them after each flush.
+        tables = (Lead.__table__, LeadParty.__table__, LeadEvent.__table__, LeadSearch.__table__)
         with db.engine.connect() as conn:
             totals, seconds = _insert_all(conn, generator, args, tables)
         print(f"inserted {totals['lead']:,} leads, {totals['lead_party']:,} parties, "
@@ -510,6 +513,8 @@ def _insert_all(conn, generator: Generator, args, tables) -> tuple[dict[str, int
     On PostgreSQL the secondary indexes are dropped for the load and rebuilt after it (one sort
     per index instead of 2M random index insertions), then ANALYZE runs.
     """
+    from webapp.leads import search
+
     postgres = not _sqlite(args.database_url)
     totals = {table.name: 0 for table in tables}
     indexes = []
@@ -536,9 +541,12 @@ def _insert_all(conn, generator: Generator, args, tables) -> tuple[dict[str, int
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = None
             for batch_start in range(0, args.leads, args.batch):
-                batch: tuple[list, list, list] = ([], [], [])
+                batch: tuple[list, list, list, list] = ([], [], [], [])
                 for index in range(batch_start, min(args.leads, batch_start + args.batch)):
-                    generator.lead(index, *batch)
+                    generator.lead(index, *batch[:3])
+                batch[3].extend(search.index_rows(
+                    (row["id"], row["summary"], row["address"], row["source_ref"], row["uuid"])
+                    for row in batch[0]))
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(store, batch)
@@ -558,7 +566,7 @@ def _insert_all(conn, generator: Generator, args, tables) -> tuple[dict[str, int
             print(f"rebuilt {len(indexes)} indexes: {time.perf_counter() - rebuilt:.1f} s")
     if postgres:
         with conn.begin():
-            for table in tables:
+            for table in tables[:3]:  # lead_search's key is the lead's
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                   f"(SELECT coalesce(max(id), 1) FROM {table.name}))"))
         analyzed = time.perf_counter()
