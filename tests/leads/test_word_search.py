@@ -181,3 +181,17 @@ def test_tokens_are_each_fields_characters_and_pairs():
     assert search.word_tokens("外籍住户") == ["外籍", "籍住", "住户"]
     assert search.word_tokens("Mr. X") == ["mr", "x"]
     assert search.word_tokens("，-%_") == []
+
+
+@pytest.mark.parametrize("word", ["噪", "噪音", "金桂园", "栋"])
+def test_the_pages_of_a_search_follow_each_other(ctx, word):
+    """Paged by the index's lead id (the FTS5 rowid on SQLite): the cursor walks the same leads."""
+    viewer = db.session.get(User, ctx.users["sup"])
+    walked, before = [], None
+    while True:
+        page = lead_list(viewer, LeadFilters(q=word), NOW, before=before, per_page=1)
+        walked += [lead.id for lead in page.leads]
+        if page.next_cursor is None:
+            break
+        before = page.next_cursor
+    assert walked == sorted(substring_match("sup", ctx, word), reverse=True) and len(walked) >= 2
