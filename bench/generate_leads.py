@@ -36,9 +36,10 @@ from sqlalchemy import func, insert, select, text
 
 from bench import city
 
-# Search terms that list_pages.py uses: a common word and a rare one from the summaries.
+# Search terms that list_pages.py uses: a common word and a rare one from the summaries, and a miss.
 COMMON_WORD = "噪音"
 RARE_WORD = "外籍"
+MISSING_WORD = "鲸鱼"  # in no summary or address: a search that finds nothing
 RARE_WORD_RATE = 0.0005
 
 YEARS = 3
@@ -510,7 +511,7 @@ def generate(app, args: argparse.Namespace) -> int:
     from webapp.demo.services import load_demo_station
     from webapp.extensions import db
     from webapp.leads.deadlines import parse_deadlines
-    from webapp.leads.models import Lead, LeadEvent, LeadParty
+    from webapp.leads.models import Lead, LeadEvent, LeadParty, LeadSearch
 
     now = (datetime.fromisoformat(args.now) if args.now
            else datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
@@ -524,7 +525,9 @@ def generate(app, args: argparse.Namespace) -> int:
         print(f"migrations + demo station: {time.perf_counter() - started:.1f} s  (added {added})")
 
         extras, stations, years = None, [], YEARS
-        tables = [Lead.__table__, LeadParty.__table__, LeadEvent.__table__]
+        # lead_search after the leads: its rows are made from the batch's leads (search.index_rows),
+        # as the app makes them after each flush.
+        tables = [Lead.__table__, LeadParty.__table__, LeadEvent.__table__, LeadSearch.__table__]
         if args.city:
             extras, stations = _build_city(db, app, args, now)
             tables += [db.metadata.tables[name] for name in extras.TABLES]
@@ -599,6 +602,8 @@ def _insert_all(conn, generator: Generator, args, tables) -> tuple[dict[str, int
     The secondary indexes are dropped for the load and rebuilt after it (one sort per index instead
     of millions of random index insertions); on PostgreSQL ANALYZE runs then.
     """
+    from webapp.leads import search
+
     postgres = conn.dialect.name == "postgresql"
     totals = {table.name: 0 for table in tables}
     insert_seconds = {table.name: 0.0 for table in tables}
@@ -642,6 +647,9 @@ def _insert_all(conn, generator: Generator, args, tables) -> tuple[dict[str, int
                 batch: dict[str, list] = {table.name: [] for table in tables}
                 for index in range(batch_start, min(args.leads, batch_start + args.batch)):
                     generator.lead(index, batch)
+                batch["lead_search"].extend(search.index_rows(
+                    (row["id"], row["summary"], row["address"], row["source_ref"], row["uuid"])
+                    for row in batch["lead"]))
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(store, batch)
@@ -665,7 +673,7 @@ def _insert_all(conn, generator: Generator, args, tables) -> tuple[dict[str, int
             print(f"rebuilt {len(indexes)} indexes: {time.perf_counter() - rebuilt:.1f} s")
     if postgres:
         with conn.begin():
-            for table in tables:
+            for table in (t for t in tables if "id" in t.c):  # lead_search's key is the lead's
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                   f"(SELECT coalesce(max(id), 1) FROM {table.name}))"))
         analyzed = time.perf_counter()

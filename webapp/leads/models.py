@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -185,3 +186,14 @@ class LeadEvent(db.Model):
 
     lead: Mapped[Lead] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class LeadSearch(db.Model):
+    """The search tokens of a lead's summary and address (webapp/leads/search.py writes them).
+    The migration adds what indexes them: a GIN index on PostgreSQL, an FTS5 table on SQLite."""
+
+    __tablename__ = "lead_search"
+
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
+    grams: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.access import case_scope, lead_scope
 from webapp.extensions import db
+from webapp.leads import search
 from webapp.leads.codes import ACTIVE_STATUSES, OPEN_STATUSES, Status
 from webapp.leads.models import Lead, LeadEvent, LeadParty
 from webapp.org.models import User
@@ -67,11 +68,7 @@ def _apply_filters(statement, filters: LeadFilters, now: datetime):
     if filters.flag in flag_columns:
         statement = statement.where(flag_columns[filters.flag].is_(True))
     statement = _apply_received(statement, filters)
-    statement = _apply_queue(statement, filters.queue, now)
-    q = filters.q.strip()
-    if q:
-        statement = statement.where(or_(*_text_match(q)))
-    return statement
+    return _apply_queue(statement, filters.queue, now)
 
 
 def _apply_received(statement, filters: LeadFilters):
@@ -96,20 +93,34 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), STATION_TZ)
 
 
-def _text_match(q: str) -> list:
-    """What a search box query matches. Each branch can use an index, except the word search."""
+def _apply_search(statement, q: str):
+    """The search box's matches, and the lead id column to page by (newest first)."""
+    if not q:
+        return statement, Lead.id
     exact = [Lead.source_ref == q, Lead.uuid == q]
-    if q.isdigit() and len(q) <= 9:  # a lead number (longer would overflow an integer column)
-        exact.append(Lead.id == int(q))
+    # A lead number (longer would overflow an integer column); isdecimal, as int() reads it ("²" is
+    # a digit that int() refuses).
+    lead_number = int(q) if q.isdecimal() and len(q) <= 9 else None
+    if lead_number is not None:
+        exact.append(Lead.id == lead_number)
     if re.fullmatch(r"\d{7,}|\d{17}[\dXx]", q):
         # A phone or ID number: exact matches only (a partial one would leak who is on file), looked
         # up first and passed as values so PostgreSQL can use each index (a subquery and the word
         # search below made it scan every lead: 0.5-1.2 s at 500k leads).
         party_leads = db.session.scalars(select(LeadParty.lead_id).where(
             or_(LeadParty.phone == q, LeadParty.id_number == q.upper()))).all()
-        return [*exact, Lead.id.in_(party_leads)]
+        return statement.where(or_(*exact, Lead.id.in_(party_leads))), Lead.id
     like = f"%{q}%"
-    return [*exact, Lead.summary.ilike(like), Lead.address.ilike(like)]
+    matches = or_(*exact, Lead.summary.ilike(like), Lead.address.ilike(like))
+    candidates = search.candidates(q, db.engine.dialect.name, lead_number)
+    if candidates is None:  # no letter or digit to look up (e.g. only punctuation): every lead is read
+        return statement.where(matches), Lead.id
+    # The word index narrows to the leads holding all the word's characters and pairs, or the number,
+    # reference or uuid it names; the exact and substring matches then keep exactly the right ones.
+    # Joined, and paged by the index's id: each planner finds its way in (from the index for a rare
+    # word, along the newest leads for a common one; docs/architecture.md, "Word search").
+    candidates = candidates.subquery("word_candidates")
+    return statement.join(candidates, candidates.c.lead_id == Lead.id).where(matches), candidates.c.lead_id
 
 
 def _apply_queue(statement, queue: str, now: datetime):
@@ -133,13 +144,14 @@ def lead_list(viewer: User, filters: LeadFilters, now: datetime, before: int | N
     """Cases the viewer may open, newest first, filtered; `before` is the keyset cursor."""
     statement = select(Lead).where(case_scope(viewer))
     statement = _apply_filters(statement, filters, now)
+    statement, lead_id = _apply_search(statement, filters.q.strip())
     if filters.mine:
         statement = statement.where(*_my_work(viewer))
     if before:
-        statement = statement.where(Lead.id < before)
+        statement = statement.where(lead_id < before)
     rows = list(db.session.scalars(
         statement.options(selectinload(Lead.community), selectinload(Lead.assignee))
-        .order_by(Lead.id.desc()).limit(per_page + 1)
+        .order_by(lead_id.desc()).limit(per_page + 1)
     ))
     next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
     return LeadPage(rows[:per_page], next_cursor, filters)
