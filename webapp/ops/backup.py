@@ -251,7 +251,10 @@ def _check_target(manifest: Manifest, force: bool) -> None:
     with db.engine.connect() as connection:
         names = inspect(connection).get_table_names()
         _, present = _contents(names, lambda sql: connection.execute(text(sql)).scalar())
-    with_rows = sorted(n for n, count in present.items() if count and n not in SEEDED_BY_MIGRATIONS)
+    # The app's own tables only: an engine's index tables (SQLite FTS5's lead_search_fts_config…)
+    # hold rows from the moment a migration creates them.
+    with_rows = sorted(n for n, count in present.items()
+                       if count and n in db.metadata.tables and n not in SEEDED_BY_MIGRATIONS)
     if with_rows and not force:
         raise BackupError(f"the database has data ({', '.join(with_rows[:5])}…): restore into an empty "
                           "database, or pass --force to replace it (stop every node and worker first)")
