@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.notify.pushservice import PushService
 from tests.scale.cluster import Cluster, Node, Phone, report, seal, small_jpeg
 
 BATCH = 50  # the outbox's largest batch (webapp/sync/services.py: MAX_ITEMS)
@@ -136,6 +137,58 @@ def test_every_node_hands_out_the_same_service_worker_and_opens_what_another_sea
     sealed = seal(plain, config["sealKey"])
     assert results_of(phone.send(cluster.a, [sealed]), [sealed])[0]["status"] == "created"
     assert stored_per_uuid(cluster, [plain["uuid"]]) == Counter({plain["uuid"]: 1})
+
+
+_META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def _subscribe(phone: Phone, node: Node, service: PushService, name: str) -> None:
+    """What the push settings page does: subscribe with the page's key, POST the subscription."""
+    page = phone.http.get(f"{node.url}/inbox/devices", timeout=WAIT).text
+    service.application_server_key = re.search(r'data-public-key="([^"]+)"', page).group(1)
+    subscription = service.subscribe(name)
+    response = phone.http.post(f"{node.url}/inbox/devices", json=subscription.as_json(), timeout=WAIT,
+                               headers={"X-CSRFToken": _META_CSRF.search(page).group(1)})
+    assert response.status_code < 300, response.text[:300]
+
+
+def _wait_for_pushes(cluster: Cluster) -> None:
+    """Until the worker has taken every notification's push job (bounded)."""
+    deadline = time.monotonic() + WAIT
+    while cluster.scalar("SELECT count(*) FROM notification WHERE push_status IN ('pending', 'sending')"):
+        assert time.monotonic() < deadline, cluster.worker.log()[-3000:]
+        time.sleep(0.1)
+
+
+def test_jobs_from_both_nodes_go_through_redis_to_the_worker_each_push_once(cluster):
+    """The officer's phone subscribed at node B (with B's VAPID key: a push signed with another key
+    is refused); a volunteer reports one lead at each node; the worker pushes each exactly once."""
+    volunteer, community = volunteers(cluster)[6]
+    officer = cluster.scalar("SELECT u.username FROM community c JOIN \"user\" u ON u.id = c.officer_id "
+                             "WHERE c.id = :id", id=community)
+    _wait_for_pushes(cluster)  # earlier tests' notifications must not reach the new subscription
+    with PushService() as service:
+        try:
+            _subscribe(signed_in_phone(cluster.b, officer), cluster.b, service, "officer")
+            phone = signed_in_phone(cluster.a, volunteer)
+            elsewhere = next(other for _name, other in volunteers(cluster) if other != community)
+            items = [report(community), report(community)]
+            for node, item in zip(cluster.nodes, items, strict=True):
+                # The officer's lead first, then a while of other items: the batch commits long after
+                # its first item, and a push job enqueued before the commit would find nothing yet.
+                batch = [item] + [report(elsewhere) for _ in range(20)]
+                assert {r["status"] for r in results_of(phone.send(node, batch), batch)} == {"created"}
+            lead_ids = {row[0] for row in cluster.rows("SELECT id FROM lead WHERE uuid = ANY(:uuids)",
+                                                       uuids=[item["uuid"] for item in items])}
+            delivered = service.wait_for(2, "officer", timeout=WAIT)
+            assert len(delivered) == 2, (service.requests(), cluster.rows(
+                "SELECT user_id, kind, push_status FROM notification ORDER BY id DESC LIMIT 4"))
+            assert {int(re.search(r"/leads/(\d+)", r.payload["url"]).group(1)) for r in delivered} == lead_ids
+            _wait_for_pushes(cluster)
+            assert len(service.requests("officer")) == 2, service.requests("officer")
+        finally:  # the many-phones test must not push to this officer's phone
+            with cluster.engine.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM push_subscription")
 
 
 def _guess(phone: Phone, node: Node, username: str, start: threading.Barrier) -> int:
