@@ -113,14 +113,24 @@ def test_an_outbox_cut_off_by_a_killed_node_goes_on_at_the_other_and_stores_each
         cluster.a.start()
 
 
-def test_a_session_made_on_one_node_is_good_on_the_other(cluster):
+def test_a_session_made_on_one_node_is_good_on_the_other_and_ends_on_both(cluster):
     username, community = volunteers(cluster)[2]
     phone = signed_in_phone(cluster.b, username)
     item = report(community)
     assert results_of(phone.send(cluster.a, [item]), [item])[0]["status"] == "created"
-    response = phone.http.get(f"{cluster.a.url}/sync/session", timeout=WAIT)
-    assert response.status_code == 200
-    assert response.headers.get("X-Signed-In") is None or response.headers["X-Signed-In"] != "0"
+    answers = [phone.http.get(f"{node.url}/sync/session", timeout=WAIT) for node in cluster.nodes]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert answers[0].json()["user_id"] == answers[1].json()["user_id"]
+
+    # Signing out at node A ends the session at node B too: the session's row decides, not a node.
+    kept = requests.Session()
+    kept.cookies.update(phone.http.cookies)  # what a thief copied from the phone before
+    account = phone.http.get(f"{cluster.a.url}/account", timeout=WAIT).text
+    signed_out = phone.http.post(f"{cluster.a.url}/logout", allow_redirects=False, timeout=WAIT,
+                                 data={"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                                                               account).group(1)})
+    assert signed_out.status_code in (302, 303), signed_out.text[:300]
+    assert kept.get(f"{cluster.b.url}/sync/session", timeout=WAIT).status_code == 401
 
 
 def test_every_node_hands_out_the_same_service_worker_and_opens_what_another_sealed(cluster):
