@@ -2,7 +2,8 @@
 
 Every setting has a working default for the embedded station (`make run`): SQLite in `instance/`,
 secrets generated into `instance/` on first start. At scale, set DATABASE_URL, SECRET_KEY,
-REDIS_URL and VAPID_* in the environment of every node so they all agree.
+REDIS_URL, BEATBOOK_SEAL_PRIVATE_KEY and VAPID_* in the environment of every node so they all agree
+(docs/architecture.md, "Several nodes").
 """
 
 from __future__ import annotations

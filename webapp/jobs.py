@@ -133,19 +133,34 @@ def after_commit_enqueue(task: Callable, *args, session: Session) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append((task, args))
 
 
+_SAVEPOINT_MARKS = "beatbook_after_commit_savepoints"  # savepoint → how many jobs were noted before it
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
+        marks[transaction] = len(session.info.get(AFTER_COMMIT, []))
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, previous_transaction) -> None:
-    # Only the outer transaction's rollback: a savepoint's (one bad sync item) keeps the others'.
-    if not previous_transaction.nested:
-        session.info.pop(AFTER_COMMIT, None)
+    if previous_transaction.nested:
+        # One bad sync item: forget its jobs, keep the jobs of the items before it.
+        mark = session.info.get(_SAVEPOINT_MARKS, {}).pop(previous_transaction, None)
+        if mark is not None:
+            del session.info.get(AFTER_COMMIT, [])[mark:]
+        return
+    session.info.pop(AFTER_COMMIT, None)
+    session.info.pop(_SAVEPOINT_MARKS, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed(session: Session) -> None:
     if session.in_nested_transaction():
-        # A savepoint's release (one per synced item) fires after_commit too, but nothing is
-        # committed yet: a job enqueued now could run before its row is visible and find nothing.
+        # A savepoint (one sync item) was released, not the transaction: a job enqueued now could
+        # run in a worker before the batch commits and find its row missing.
         return
-    # A job for a row that was rolled back is harmless: it finds nothing pending and stops.
+    session.info.pop(_SAVEPOINT_MARKS, None)
     for task, args in session.info.pop(AFTER_COMMIT, []):
         task(*args)

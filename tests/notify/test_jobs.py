@@ -264,6 +264,21 @@ def test_jobs_are_enqueued_by_the_commit_not_before(app, cast):
     assert sorted(queued_jobs()) == [("push_notification", (i,)) for i in ids]
 
 
+def test_jobs_noted_in_a_savepoint_wait_for_the_outer_commit(app, cast):
+    """Each /sync item is applied in a savepoint. Enqueued when it was released, a job ran before
+    the batch committed: the worker (another process, on another node's Redis queue) found the
+    notification not there yet and skipped it, and the push waited for the sweep (tests/scale)."""
+    with db.session.begin_nested():  # a stored item
+        lead_id = register_assignment(app, cast.volunteer, cast.community_en, commit=False)
+    with pytest.raises(LookupError), db.session.begin_nested():  # a later item that is refused
+        register_assignment(app, cast.volunteer, cast.community_zh, commit=False)
+        raise LookupError
+    assert queued_jobs() == []
+    db.session.commit()
+    [note] = notes(lead_id=lead_id)
+    assert queued_jobs() == [("push_notification", (note.id,))]
+
+
 def test_a_rollback_enqueues_nothing(app, cast):
     lead_id = register_assignment(app, cast.volunteer, cast.community_en, risk=Risk.RED, commit=False)
     assert lead_id is not None

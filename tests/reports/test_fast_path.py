@@ -163,3 +163,27 @@ def test_a_new_lead_restamps_only_its_station(generated):
     db.session.commit()
     now = dict(db.session.execute(select(Station.id, Station.figures_stamp)).all())
     assert now[other.id] == stamps[other.id] and now[station.id] != stamps[station.id]
+
+
+def test_a_sync_items_savepoint_leaves_the_restamp_to_the_batchs_commit(app_ctx):
+    """/sync applies each item in a savepoint. Restamping when a savepoint was released took the
+    station's row lock at a batch's first item and held it to the batch's commit, so on PostgreSQL
+    every other batch of the station, on every node, queued behind it (tests/scale found it). The
+    commit restamps, once; a later item's savepoint rolled back does not make it forget the others."""
+    load_demo_station(app_ctx.config["BEATBOOK_DEMO_PASSWORD"])
+    db.session.commit()
+    first, second = db.session.scalars(select(Lead).order_by(Lead.id).limit(2)).all()
+    stamp = db.session.get(Station, first.station_id).figures_stamp
+
+    def current_stamp() -> str:
+        return db.session.scalar(select(Station.figures_stamp).where(Station.id == first.station_id))
+
+    with db.session.begin_nested():  # an item that is stored
+        first.risk = "blue" if first.risk != "blue" else "yellow"
+    assert current_stamp() == stamp  # the station's row is not written (nor locked) yet
+    with pytest.raises(LookupError), db.session.begin_nested():  # a later item that is refused
+        second.summary = "改了又撤回"
+        db.session.flush()
+        raise LookupError
+    db.session.commit()
+    assert current_stamp() != stamp

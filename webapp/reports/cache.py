@@ -103,8 +103,9 @@ def _note_bulk_statements(state) -> None:
 @event.listens_for(Session, "before_commit")
 def _restamp_touched_stations(session: Session) -> None:
     if session.in_nested_transaction():
-        # A savepoint's release (one per synced item) also fires before_commit: the stations it
-        # touched stay noted and are restamped once, by the real commit.
+        # A savepoint (one /sync item) is released: the restamp waits for the outer commit. Taken
+        # here, the station's row lock was held from a batch's first item to its commit, and every
+        # other batch of the station, on any node, queued behind it.
         return
     session.flush()  # commit flushes after this event: flush first so its rows are noted
     touched = session.info.pop(_TOUCHED, None)
@@ -123,6 +124,9 @@ def _restamp_touched_stations(session: Session) -> None:
     connection.execute(update(station).where(station.c.id.in_(ids)).values(figures_stamp=new_figures_stamp()))
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_TOUCHED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction) -> None:
+    # Only the outer transaction's rollback: a savepoint's (one bad /sync item) may follow others
+    # that are kept. Its own rows stay noted too, which costs at most one needless recount.
+    if not previous_transaction.nested:
+        session.info.pop(_TOUCHED, None)
