@@ -42,6 +42,13 @@ Page = tuple[str, str | None, str, float]  # figure name, user (None: not signed
 
 
 def _measure(database: Database, pages: list[Page], quick: bool) -> list[Figure]:
+    try:
+        return _measure_pages(database, pages, quick)
+    finally:
+        database.remove_workdir()
+
+
+def _measure_pages(database: Database, pages: list[Page], quick: bool) -> list[Figure]:
     cpu_seconds = 0.2 if quick else 1.0
     with Gunicorn("bench.hello:app", database) as hello, Gunicorn("wsgi:app", database) as app:
         hello_client = Client()

@@ -97,12 +97,15 @@ def figures(quick: bool) -> list[Figure]:
     leads = "2k" if quick else "500k"
     pages = (("officer's my work", "officer", "/home/officer"),
              ("supervisor's lead list", "supervisor", "/leads/"))
-    with Gunicorn("bench.hello:app", database, LOAD_CONFIG) as hello, \
-            Gunicorn("wsgi:app", database, LOAD_CONFIG) as app:
-        cookies = {user: signed_in(app, user).cookie_header() for _, user, _ in pages}
-        reference, _ = _run(hello, "/", seconds, warm_up, connections)
-        results = [_run(app, path, seconds, warm_up, connections, cookies[user], database.url)
-                   for _, user, path in pages]
+    try:
+        with Gunicorn("bench.hello:app", database, LOAD_CONFIG) as hello, \
+                Gunicorn("wsgi:app", database, LOAD_CONFIG) as app:
+            cookies = {user: signed_in(app, user).cookie_header() for _, user, _ in pages}
+            reference, _ = _run(hello, "/", seconds, warm_up, connections)
+            results = [_run(app, path, seconds, warm_up, connections, cookies[user], database.url)
+                       for _, user, path in pages]
+    finally:
+        database.remove_workdir()
     workers = LOAD_CONFIG[LOAD_CONFIG.index("--workers") + 1]
     return [Figure(
         name=f"p99 at {connections} clients, {name} (PostgreSQL, {leads} leads)", measured=result.p99_ms,

@@ -77,6 +77,9 @@ class Database:
     def engine_name(self) -> str:
         return "SQLite" if self.url.startswith("sqlite") else "PostgreSQL"
 
+    def remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
     def flask(self, *args: str, timeout: int = 300) -> None:
         result = subprocess.run([*_command("flask"), "--app", "wsgi", *args], cwd=REPO_ROOT, env=self.env,
                                 capture_output=True, text=True, timeout=timeout)
@@ -89,7 +92,7 @@ def _workdir() -> Path:
 
 
 def sqlite_demo() -> Database:
-    """A fresh SQLite file under /tmp/bench-* with the demo station."""
+    """A fresh SQLite file under /tmp/bench-* with the demo station (`remove_workdir` when done)."""
     workdir = _workdir()
     database = Database(f"sqlite:///{workdir / 'db.sqlite'}", workdir)
     database.flask("db", "upgrade")

@@ -120,6 +120,13 @@ def _statements_per_item(app, community_id: int, rng: random.Random) -> float:
 
 
 def _figure(database: Database, items: int) -> Figure:
+    try:
+        return _measure(database, items)
+    finally:
+        database.remove_workdir()
+
+
+def _measure(database: Database, items: int) -> Figure:
     from webapp.extensions import db
     from webapp.org.models import Community
 
