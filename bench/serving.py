@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,6 +124,9 @@ def _generator_version() -> str:
     return hashlib.sha256((REPO_ROOT / "bench" / "generate_leads.py").read_bytes()).hexdigest()[:16]
 
 
+_CITIES_READY: set[str] = set()  # checked (and upgraded) once per run
+
+
 def city(name: str, leads: int, seed: int = 1) -> Database:
     """PostgreSQL `name` with the demo station and `leads` generated leads (bench/generate_leads.py).
 
@@ -133,8 +135,15 @@ def city(name: str, leads: int, seed: int = 1) -> Database:
     500k). Migrations added since are applied either way.
     """
     assert name.startswith("bench_"), name
-    wanted = {"version": _generator_version(), "seed": seed, "leads": leads}
     url = f"{POSTGRES}/{name}"
+    if name in _CITIES_READY:
+        return Database(url, _workdir())
+    database = _city(name, url, {"version": _generator_version(), "seed": seed, "leads": leads})
+    _CITIES_READY.add(name)
+    return database
+
+
+def _city(name: str, url: str, wanted: dict) -> Database:
     admin = _postgres_admin()
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first()
@@ -150,14 +159,15 @@ def city(name: str, leads: int, seed: int = 1) -> Database:
         database.flask("db", "upgrade")
         admin.dispose()
         return database
-    print(f"  making {name}: {leads:,} leads (marker {marker} ≠ {wanted})", flush=True)
+    print(f"  making {name}: {wanted['leads']:,} leads (marker {marker} ≠ {wanted})", flush=True)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    result = subprocess.run([sys.executable, "-m", "bench.generate_leads", "--database-url", url,
-                             "--leads", str(leads), "--seed", str(seed)], cwd=REPO_ROOT, env=database.env,
-                            capture_output=True, text=True, timeout=900)
+    command = [sys.executable, "-m", "bench.generate_leads", "--database-url", url,
+               "--leads", str(wanted["leads"]), "--seed", str(wanted["seed"])]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=database.env, capture_output=True, text=True,
+                            timeout=900)
     if result.returncode != 0:
         raise BenchFailed(f"generate_leads failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     engine = create_engine(url)
@@ -335,10 +345,6 @@ def cpu_ms_per_request(server: Gunicorn, client: Client, path: str, cpu_seconds:
 def warm_up(server: Gunicorn, client: Client, path: str, requests: int = 5) -> None:
     for _ in range(requests):
         client.get_ok(server.url + path)
-
-
-def median_of_rounds(measure, rounds: int) -> float:
-    return statistics.median(measure() for _ in range(rounds))
 
 
 @dataclass
