@@ -79,11 +79,28 @@ class Database:
     def remove_workdir(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def flask(self, *args: str, timeout: int = 300) -> None:
-        result = subprocess.run([*_command("flask"), "--app", "wsgi", *args], cwd=REPO_ROOT, env=self.env,
-                                capture_output=True, text=True, timeout=timeout)
+    def flask(self, *commands: tuple[str, ...], timeout: int = 300) -> None:
+        """Run `flask` commands (e.g. ("db", "upgrade"), ("demo", "load")) in one process: starting
+        the app once instead of once per command saves seconds on a busy machine."""
+        result = subprocess.run([sys.executable, "-c", RUN_FLASK_COMMANDS, json.dumps(commands)],
+                                cwd=REPO_ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
-            raise BenchFailed(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise BenchFailed(f"flask {commands} failed:\n{result.stdout}\n{result.stderr}")
+
+
+RUN_FLASK_COMMANDS = """
+import json, sys, traceback
+from wsgi import app
+runner = app.test_cli_runner()
+for command in json.loads(sys.argv[1]):
+    with app.app_context():
+        result = runner.invoke(args=command)
+    if result.exit_code != 0:
+        print(result.output, file=sys.stderr)
+        if result.exc_info:
+            traceback.print_exception(*result.exc_info)
+        sys.exit(1)
+"""
 
 
 def _workdir() -> Path:
@@ -94,8 +111,7 @@ def sqlite_demo() -> Database:
     """A fresh SQLite file under /tmp/bench-* with the demo station (`remove_workdir` when done)."""
     workdir = _workdir()
     database = Database(f"sqlite:///{workdir / 'db.sqlite'}", workdir)
-    database.flask("db", "upgrade")
-    database.flask("demo", "load")
+    database.flask(("db", "upgrade"), ("demo", "load"))
     return database
 
 
@@ -112,8 +128,7 @@ def postgres_demo(name: str) -> Database:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     database = Database(f"{POSTGRES}/{name}", _workdir())
-    database.flask("db", "upgrade")
-    database.flask("demo", "load")
+    database.flask(("db", "upgrade"), ("demo", "load"))
     return database
 
 
@@ -156,7 +171,7 @@ def _city(name: str, url: str, wanted: dict) -> Database:
         engine.dispose()
     database = Database(url, _workdir())
     if marker == wanted:
-        database.flask("db", "upgrade")
+        database.flask(("db", "upgrade"))
         admin.dispose()
         return database
     print(f"  making {name}: {wanted['leads']:,} leads (marker {marker} ≠ {wanted})", flush=True)
