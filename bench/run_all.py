@@ -4,7 +4,7 @@
 
 Runs each module's `figures(quick)` in order, prints the table and writes it to `--output` with the
 commit, the time and the machine's load. A module that fails is reported with its error and the
-others still run; the exit status is then 1. `--quick` is a smoke test (~2-3 min): fewer requests,
+others still run; the exit status is then 1. `--quick` is a smoke test (4 min at load 9): fewer requests,
 a 2k-lead PostgreSQL city instead of 500k, 8 wrk clients instead of 64.
 """
 
