@@ -3,7 +3,7 @@ lead list, with Flask's hello-world under the same gunicorn command and the same
 
     .venv/bin/python -m bench.latency [--quick]
 
-gunicorn runs the production command of README.md ("Deploying at scale": 2 × cores + 1 sync workers).
+gunicorn runs the production command of README.md ("Deploying for a city": 2 × cores + 1 sync workers).
 wrk (2 threads, 64 connections, loopback only, a fixed duration, 30 s request timeout so a slow
 answer counts as slow rather than vanishing as a timeout) sends the signed-in session's cookies in
 a header. Each URL gets a warm-up run first (every worker loads its templates and caches), then the

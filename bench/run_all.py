@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke test: small counts, 2k-lead city")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "bench" / "results.md")
     args = parser.parse_args(argv)
+    # A stopped run still stops its gunicorns (they run in sessions of their own): SIGTERM unwinds
+    # the `with` blocks that started them.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     started, load_before = time.monotonic(), os.getloadavg()
     figures: list[Figure] = []

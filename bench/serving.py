@@ -37,7 +37,7 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 # Both figures of a ratio run in this same command line; only the app differs.
 CPU_CONFIG = ("--workers", "1", "--worker-class", "sync")
-# The production command of README.md ("Deploying at scale"): 2 × cores + 1 sync workers.
+# The production command of README.md ("Deploying for a city"): 2 × cores + 1 sync workers.
 LOAD_CONFIG = ("--workers", str(2 * (os.cpu_count() or 1) + 1), "--worker-class", "sync")
 
 
