@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-fast lint-checks setup setup-dev assets translations messages browser db demo lint clean
+.PHONY: run test test-fast bench lint-checks setup setup-dev assets translations messages browser db demo lint clean
 
 run: setup db demo
 	@$(FLASK) demo logins
@@ -21,6 +21,12 @@ test: setup-dev browser
 # The inner loop: no browser, SQLite only (TEST_DATABASE_URL unset), stop at the first failure.
 test-fast: setup-dev
 	TEST_DATABASE_URL= $(BIN)/pytest -x -q -m 'not browser' $(PYTEST_ARGS)
+
+# Server-side figures with references from the same run (bench/README.md); needs PostgreSQL on 127.0.0.1:5432.
+# wrk comes from Debian; Chromium (page weight) as for `make test`. BENCH_ARGS=--quick for a smoke run.
+bench: setup-dev browser
+	command -v wrk >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk)
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 setup: $(VENV)/.installed assets translations
 
