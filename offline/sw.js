@@ -35,7 +35,7 @@ self.addEventListener("message", (event) => {
     "sync": () => self.BeatbookOutbox.run({ force: message.force !== false }),
     "status": () => self.BeatbookOutbox.announce(),
     "skip-waiting": () => self.skipWaiting(),
-    "keep": () => self.BeatbookRoutes.keep(message.urls || []),
+    "keep": () => self.BeatbookRoutes.keep(message.pages || []),
     // A page says who it shows as signed in. It may come from the cache and be out of date, so
     // when it differs from what the worker knows, the server is asked (a cached page never
     // decides whose pages are shown).
