@@ -1,5 +1,5 @@
 // The phone's own storage (IndexedDB): the outbox, and a little metadata (who is signed in, the
-// CSRF token for sync). Loaded by the service worker (importScripts) and by pages (<script>).
+// CSRF token for sync). Part of the service worker (/sw.js) and a page script (/offline/db.js).
 "use strict";
 self.BeatbookDB = (() => {
   const NAME = "beatbook";

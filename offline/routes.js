@@ -104,10 +104,28 @@ self.BeatbookRoutes = (() => {
     // Everything else (htmx fragments, JSON, photos) goes to the network as usual.
   }
 
-  // Pages a person will want on patrol (their assigned leads), fetched ahead of need.
-  async function keep(urls) {
-    for (const url of urls) {
+  // Whether the reader's cache already holds this version of a page (its X-Offline-Stamp).
+  async function kept(url, stamp) {
+    const reader = await Session.reader();
+    if (!reader || !stamp) return false;
+    const cached = await (await caches.open(Session.pagesCache(reader))).match(url, { ignoreVary: true });
+    return Boolean(cached) && cached.headers.get("X-Offline-Stamp") === stamp;
+  }
+
+  // Pages a person will want on patrol (their assigned leads), fetched ahead of need — only those
+  // whose kept copy is missing or of another stamp than the home lists: a repeat visit with
+  // nothing changed fetches none. One list at a time: two tabs (or a home opened twice quickly)
+  // would otherwise both fetch what neither has kept yet.
+  let keeping = Promise.resolve();
+  function keep(pages) {
+    keeping = keeping.then(() => keepAll(pages)).catch(() => {});
+    return keeping;
+  }
+
+  async function keepAll(pages) {
+    for (const { url, stamp } of pages) {
       try {
+        if (await kept(new URL(url, self.location.origin).href, stamp)) continue;
         // Never follow a redirect: signed out, it would open the login page in the background,
         // and the new session that page starts would void the form the person is filling in.
         const asking = Session.ticket();

@@ -74,3 +74,14 @@ def test_an_unchanged_worker_is_not_downloaded_again(client, demo, encoding):
     assert again.status_code == 304 and again.get_data() == b""
     other = client.get("/sw.js", headers={**headers, "If-None-Match": '"another-worker"'})
     assert other.status_code == 200 and other.get_data() == first.get_data()
+
+
+def test_an_unchanged_worker_module_is_answered_without_a_body(client, demo):
+    """A new worker's install revalidates its imports (Chromium), db.js right after the page loaded
+    it: each module carries a validator, so that costs a 304, not the module again."""
+    html = client.get("/login").get_data(as_text=True)
+    [db_module] = re.findall(r'src="(/offline/db\.js\?v=[0-9a-f]+)"', html)
+    first = client.get(db_module, headers={"Accept-Encoding": "gzip"})
+    assert first.status_code == 200 and "immutable" in first.headers["Cache-Control"]
+    again = client.get(db_module, headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""

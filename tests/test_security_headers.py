@@ -29,8 +29,8 @@ def test_every_document_and_the_worker_have_a_strict_content_security_policy(cli
 def test_files_a_page_loads_carry_no_document_policies(client):
     """A stylesheet or script is governed by its page's policy; repeating it on every file only
     weighs on a phone's first visit. They still must not be sniffed as something else."""
-    worker = client.get("/sw.js").get_data(as_text=True)
-    module = re.search(r'"(/offline/[a-z]+\.js\?v=[^"]+)"', worker).group(1)
+    page = client.get("/login").get_data(as_text=True)
+    module = re.search(r'"(/offline/[a-z]+\.js\?v=[^"]+)"', page).group(1)
     for path in ("/static/js/app.js", module):
         response = client.get(path)
         assert response.status_code == 200, path

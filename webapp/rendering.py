@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask import Response, make_response, redirect, render_template
+from flask_babel import get_locale
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
+
+from webapp.timeutil import STATION_TZ, utcnow
 
 
 def wants_fragment() -> bool:
@@ -38,14 +41,24 @@ def see_other(url: str) -> Response:
     return redirect(url, code=303)
 
 
-def readable_offline(response: Response) -> Response:
+def readable_offline(response: Response, stamp: str | None = None) -> Response:
     """Let the service worker keep this page for reading with no signal (it caches nothing else).
 
     Only for pages without compartmented details: what is cached sits on the phone unencrypted.
+    `stamp` (from `offline_stamp`) names this version of a page that a home hands the worker to
+    keep: the worker fetches it again only when the home lists another stamp.
     """
     if response.status_code == 200:
         response.headers["X-Offline-Cache"] = "page"
+        if stamp is not None:
+            response.headers["X-Offline-Stamp"] = stamp
     return response
+
+
+def offline_stamp(*parts: object) -> str:
+    """What a kept page was made from: the record's own marks (`parts`: a version, its last event…),
+    plus the station's day (due times read "in 3 days") and the language it is written in."""
+    return ".".join(str(part) for part in (*parts, utcnow().astimezone(STATION_TZ).date(), get_locale()))
 
 
 def never_stored(response: Response) -> Response:

@@ -52,7 +52,7 @@
     // Assigned leads are fetched ahead for offline reading — from the second page on, so the
     // first visit stays within its budget on a weak link.
     const keep = document.querySelector("[data-offline-keep]");
-    if (keep && navigator.serviceWorker.controller) tell({ type: "keep", urls: JSON.parse(keep.dataset.offlineKeep) });
+    if (keep && navigator.serviceWorker.controller) tell({ type: "keep", pages: JSON.parse(keep.dataset.offlineKeep) });
   } else if (body.dataset.signedOut !== undefined) {
     tell({ type: "sign-out" });
   }

@@ -24,6 +24,7 @@ from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import never_stored, readable_offline, render_page, wants_fragment
 from webapp.returnvisits.services import due_by_end_of_today, my_return_visits
+from webapp.returnvisits.views import kept_stamp
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.youth import services as youth
 from webapp.youth.figures import last_twelve_months, youth_figures
@@ -42,9 +43,11 @@ def _shown(response: Response) -> Response:
     return response
 
 
-def return_visit_copies(visits) -> list[str]:
-    """Pages of my due return visits for the phone to keep: not those of DV or minor leads."""
-    return [url_for("returnvisits.detail", visit_id=v.id) for v in visits if not v.lead.is_compartmented]
+def return_visit_copies(visits) -> list[dict[str, str]]:
+    """Pages of my due return visits for the phone to keep, with their stamps: not those of DV or
+    minor leads."""
+    return [{"url": url_for("returnvisits.detail", visit_id=v.id), "stamp": kept_stamp(v)}
+            for v in visits if not v.lead.is_compartmented]
 
 
 @bp.route("/volunteer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp import access
 from webapp.access import (
@@ -30,11 +30,11 @@ from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
 from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import STEP_LABELS
 from webapp.leads.lifecycle import STEPS, available_steps, step_already_taken
-from webapp.leads.models import Lead, LeadPhoto
+from webapp.leads.models import Lead, LeadEvent, LeadPhoto
 from webapp.leads.services import possible_duplicates
 from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org import services as org
-from webapp.rendering import never_stored, readable_offline, render_page, see_other
+from webapp.rendering import never_stored, offline_stamp, readable_offline, render_page, see_other
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.visits.models import Visit
 
@@ -127,19 +127,40 @@ def detail(lead_id: int):
         return readable_offline(render_page("leads/progress.html", lead=lead))
     if request.args.get("masked"):
         # What a phone may keep of a compartmented lead: where, how urgent, no people, no story.
-        return readable_offline(render_page("leads/masked.html", lead=lead, now=utcnow()))
+        return readable_offline(render_page("leads/masked.html", lead=lead, now=utcnow()),
+                                _kept_stamp(lead, _last_events([lead.id])))
     if lead.is_compartmented:
         audit(current_user, "view", "lead", lead.id, request.remote_addr or "",
               dv=lead.flag_dv, minor=lead.flag_minor)
         db.session.commit()
         return never_stored(render_page("leads/detail.html", **_detail_context(lead)))
-    return readable_offline(render_page("leads/detail.html", **_detail_context(lead)))
+    return readable_offline(render_page("leads/detail.html", **_detail_context(lead)),
+                            _kept_stamp(lead, _last_events([lead.id])))
 
 
-def offline_copies(leads: list[Lead]) -> list[str]:
-    """URLs of my leads for the phone to keep: compartmented ones only in their masked form."""
-    return [url_for("leads.detail", lead_id=lead.id, masked=1) if lead.is_compartmented
-            else url_for("leads.detail", lead_id=lead.id) for lead in leads]
+def _last_events(lead_ids: list[int]) -> dict[int, int]:
+    """Each lead's newest timeline event: a step, an escalation… (one query for a whole list)."""
+    if not lead_ids:
+        return {}
+    rows = db.session.execute(select(LeadEvent.lead_id, func.max(LeadEvent.id))
+                              .where(LeadEvent.lead_id.in_(lead_ids)).group_by(LeadEvent.lead_id))
+    return {lead_id: event_id for lead_id, event_id in rows}
+
+
+def _kept_stamp(lead: Lead, last_events: dict[int, int]) -> str:
+    """The version of a lead's page the phone keeps: its row (the version counter moves with every
+    change of the lead) and its timeline. The page's other parts (possible duplicates) are not
+    followed: they are fetched again on the next change of the lead, or the next day."""
+    return offline_stamp("lead", lead.id, lead.version, last_events.get(lead.id, 0))
+
+
+def offline_copies(leads: list[Lead]) -> list[dict[str, str]]:
+    """My leads' pages for the phone to keep, each with its stamp (the worker fetches only those
+    whose kept copy has another): compartmented ones only in their masked form."""
+    last_events = _last_events([lead.id for lead in leads])
+    return [{"url": url_for("leads.detail", lead_id=lead.id, masked=1) if lead.is_compartmented
+             else url_for("leads.detail", lead_id=lead.id), "stamp": _kept_stamp(lead, last_events)}
+            for lead in leads]
 
 
 @bp.route("/<int:lead_id>/reveal", methods=["POST"])

@@ -19,8 +19,10 @@ from webapp.rendering import render_page
 from webapp.sync.sealing import seal_keys
 
 OFFLINE_DIR = Path(__file__).resolve().parent.parent.parent / "offline"
-# The service worker's own modules, loaded with importScripts (works in every browser's worker).
+# The service worker's own modules, in the order /sw.js carries them (each uses those before it).
 MODULES = ("db.js", "caches.js", "session.js", "routes.js", "outbox.js", "wipe.js", "push.js")
+# Of those, what pages load too (<script src="/offline/db.js?v=…">).
+PAGE_MODULES = ("db.js",)
 # What every page needs offline, cached when the service worker installs.
 SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js",
                 "icons/icon-192.png")
@@ -64,7 +66,6 @@ def service_worker():
     version = worker_version()
     config = {
         "version": version,
-        "modules": [url_for("offline.module", name=name, v=version) for name in MODULES],
         "shell": [asset_url(name) for name in SHELL_ASSETS] + [url_for("offline.offline_page"),
                                                                url_for("offline.outbox_page")],
         "offlinePage": url_for("offline.offline_page"),
@@ -78,7 +79,9 @@ def service_worker():
         "authPaths": [url_for("auth.login"), url_for("auth.logout"), url_for("auth.sign_out_everywhere")],
         "icon": asset_url("icons/icon-192.png"),
     }
+    modules = "\n".join((OFFLINE_DIR / name).read_text() for name in MODULES)
     source = (OFFLINE_DIR / "sw.js").read_text().replace("__CONFIG__", json.dumps(config))
+    source = source.replace("__MODULES__", modules)
     response = Response(source, mimetype="application/javascript")
     # The browser must see a new worker as soon as it exists: never serve it from a cache unasked.
     # It asks on every page load; the validator makes the unchanged answer a 304 with no body
@@ -92,11 +95,14 @@ def service_worker():
 @bp.route("/offline/<name>")
 @public
 def module(name: str):
-    if name not in MODULES:
+    if name not in PAGE_MODULES:
         abort(404)
-    response = Response((OFFLINE_DIR / name).read_text(), mimetype="application/javascript")
+    source = (OFFLINE_DIR / name).read_text()
+    response = Response(source, mimetype="application/javascript")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # URL carries ?v=
-    return response
+    # Revalidated, not downloaded again, when the HTTP cache's copy is old or a reload asks.
+    response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:24])
+    return response.make_conditional(request)
 
 
 @bp.route("/manifest.webmanifest")

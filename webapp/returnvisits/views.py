@@ -11,7 +11,7 @@ from webapp.access import allow, can_do_return_visits
 from webapp.audit.services import record as audit
 from webapp.extensions import db
 from webapp.org.models import User
-from webapp.rendering import never_stored, readable_offline, render_page, see_other
+from webapp.rendering import never_stored, offline_stamp, readable_offline, render_page, see_other
 from webapp.returnvisits import bp
 from webapp.returnvisits.forms import RESULT_LABELS, build_reassign_form, build_record_form
 from webapp.returnvisits.models import ReturnVisit
@@ -68,7 +68,13 @@ def detail(visit_id: int):
     visit = access.seen_return_visit(current_user, visit_id)
     if visit.lead.is_compartmented:  # its note may hold what the compartment keeps: never on the phone
         return never_stored(_detail(visit))
-    return readable_offline(_detail(visit))
+    return readable_offline(_detail(visit), kept_stamp(visit))
+
+
+def kept_stamp(visit: ReturnVisit) -> str:
+    """The version of a visit's page the phone keeps: what the page shows of the visit and its lead."""
+    return offline_stamp("return-visit", visit.id, visit.state, visit.assignee_id, visit.due_at.timestamp(),
+                         visit.lead.version)
 
 
 @bp.route("/<int:visit_id>/record", methods=["POST"])
