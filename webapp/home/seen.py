@@ -28,10 +28,12 @@ def previous_visit(person: User, now: datetime, *, record: bool = True) -> datet
     An htmx refresh of a list is not a visit: the caller passes record=False for it."""
     then = person.home_seen_at
     if record:
-        # On the connection, not session.execute: an ORM UPDATE tells the figures' cache that any
-        # station may have changed (webapp/reports/cache.py), and a visit changes no figure. Through
-        # the session, every home view restamped and locked every station's row.
-        db.session.connection().execute(update(User).where(User.id == person.id).values(home_seen_at=now))
+        # In its own short transaction, not the request's: the person's row stayed locked from here
+        # to the end of the page, so one person's pages (two tabs, a refresh) waited for each other
+        # (bench/README.md, p99). And not through the ORM: an ORM UPDATE tells the figures' cache that
+        # any station may have changed (webapp/reports/cache.py), and a visit changes no figure.
+        with db.engine.begin() as connection:
+            connection.execute(update(User).where(User.id == person.id).values(home_seen_at=now))
     return then
 
 

@@ -38,7 +38,7 @@ def _last_visit(now: datetime) -> datetime | None:
 
 
 def _shown(response: Response) -> Response:
-    """The one commit of a home: the visit's time."""
+    """The request's one commit (the visit's time is already written, in its own transaction)."""
     db.session.commit()
     return response
 
