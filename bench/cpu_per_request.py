@@ -14,11 +14,10 @@ Databases: the demo station in a fresh SQLite file, and PostgreSQL with 500k gen
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 
-from bench.figures import Figure, table
+from bench.figures import Figure, cli
 from bench.serving import (
     Client,
     Database,
@@ -97,13 +96,5 @@ def figures(quick: bool) -> list[Figure]:
     return sqlite_figures(quick) + postgres_figures(quick)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(table(figures(args.quick)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(figures, __doc__))

@@ -7,6 +7,8 @@ both sides of the ratio together. `bench/run_all.py` collects them and writes th
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -35,3 +37,12 @@ HEADER = ("| figure | measured | reference (same run) | ratio | target | | note 
 
 def table(figures: list[Figure]) -> str:
     return "\n".join([HEADER, *(figure.row() for figure in figures)])
+
+
+def cli(figures: Callable[[bool], list[Figure]], doc: str, argv: list[str] | None = None) -> int:
+    """One benchmark module run on its own: `python -m bench.<module> [--quick]` prints its table."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print(table(figures(args.quick)))
+    return 0

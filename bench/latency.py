@@ -12,7 +12,6 @@ measured run. Any non-2xx answer or socket error fails the figure: wrk would cou
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 import threading
@@ -22,7 +21,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from bench.cpu_per_request import city_database
-from bench.figures import Figure, table
+from bench.figures import Figure, cli
 from bench.serving import LOAD_CONFIG, BenchFailed, Gunicorn, WrkResult, signed_in, wrk
 
 CONNECTIONS = 64
@@ -120,13 +119,5 @@ def figures(quick: bool) -> list[Figure]:
         for (name, _, path), (result, locks) in zip(pages, results, strict=True)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(table(figures(args.quick)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(figures, __doc__))

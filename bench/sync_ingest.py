@@ -18,7 +18,6 @@ request of one batch of 50 on the same database.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -27,7 +26,7 @@ import uuid
 
 from sqlalchemy import event, insert, select
 
-from bench.figures import Figure, table
+from bench.figures import Figure, cli
 from bench.serving import (
     BenchFailed,
     Database,
@@ -168,13 +167,5 @@ def figures(quick: bool) -> list[Figure]:
     return [_figure(sqlite_demo(), items), _figure(postgres_demo("bench_sync"), items)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    print(table(figures(args.quick)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(figures, __doc__))
