@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp.access import public
-from webapp.assets import asset_url
+from webapp.assets import accepted_encoding, asset_url, minified, precompressed
 from webapp.auth.services import signed_in_user_id, wipe_claim
 from webapp.offline import bp
 from webapp.rendering import render_page
@@ -82,14 +82,30 @@ def service_worker():
     modules = "\n".join((OFFLINE_DIR / name).read_text() for name in MODULES)
     source = (OFFLINE_DIR / "sw.js").read_text().replace("__CONFIG__", json.dumps(config))
     source = source.replace("__MODULES__", modules)
-    response = Response(source, mimetype="application/javascript")
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    found = _worker_encodings.get(digest)
+    if found is None:
+        # Minified and compressed once per version at the highest levels: 5.8 KB in brotli instead
+        # of 12.2 KB as written at Flask-Compress's per-request level, on every phone's first visit.
+        _worker_encodings.clear()
+        body = minified(source, "application/javascript").encode()
+        found = _worker_encodings[digest] = (body, precompressed(body))
+    body, encoded = found
+    encoding = accepted_encoding(encoded)
+    response = Response(encoded[encoding] if encoding else body, mimetype="application/javascript")
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.vary.add("Accept-Encoding")
     # The browser must see a new worker as soon as it exists: never serve it from a cache unasked.
-    # It asks on every page load; the validator makes the unchanged answer a 304 with no body
-    # (Flask-Compress adds ":gzip" to it and answers the compressed ask the same way).
+    # It asks on every page load; the validator makes the unchanged answer a 304 with no body.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:24])
+    response.set_etag(digest + (encoding or ""))
     return response.make_conditional(request)
+
+
+# The current worker's digest → its minified body and that body's encodings.
+_worker_encodings: dict[str, tuple[bytes, dict[str, bytes]]] = {}
 
 
 @bp.route("/offline/<name>")
@@ -97,7 +113,7 @@ def service_worker():
 def module(name: str):
     if name not in PAGE_MODULES:
         abort(404)
-    source = (OFFLINE_DIR / name).read_text()
+    source = minified((OFFLINE_DIR / name).read_text(), "application/javascript")
     response = Response(source, mimetype="application/javascript")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # URL carries ?v=
     # Revalidated, not downloaded again, when the HTTP cache's copy is old or a reload asks.
