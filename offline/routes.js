@@ -129,7 +129,10 @@ self.BeatbookRoutes = (() => {
         // Never follow a redirect: signed out, it would open the login page in the background,
         // and the new session that page starts would void the form the person is filling in.
         const asking = Session.ticket();
-        const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+        // X-Offline-Keep: the server leaves the flash ("saved", "report another") for the page the
+        // person opens next; read by this background fetch, it was gone when that page came.
+        const response = await fetch(url, { credentials: "same-origin", redirect: "manual",
+                                            headers: { "X-Offline-Keep": "1" } });
         if (!response.ok) return;  // signed out, or no longer theirs: the rest can wait too
         await Session.observe(response, asking);
         await store(new URL(url, self.location.origin).href, response);
