@@ -7,10 +7,12 @@ from html.parser import HTMLParser
 
 import pytest
 from flask import render_template_string
+from sqlalchemy import select
 from wtforms import SelectChoice
 
-from tests.conftest import Browser
+from webapp.extensions import db
 from webapp.leads.intake import build_desk_form, build_report_form
+from webapp.org.models import User
 
 
 class Tags(HTMLParser):
@@ -39,19 +41,10 @@ def _both(field) -> tuple[list, list]:
 
 
 @pytest.mark.parametrize("who", ["volunteer", "officer"])
-def test_the_macro_writes_every_select_as_wtforms_does(demo_client, who):
-    assert Browser(demo_client).login(who, "beatbook-demo").status_code == 303
-    from flask_login import current_user
-
-    with demo_client.application.test_request_context():
-        from flask_login import login_user
-        from sqlalchemy import select
-
-        from webapp.extensions import db
-        from webapp.org.models import User
-
-        login_user(db.session.scalar(select(User).where(User.username == who)))
-        form = build_report_form(current_user) if who == "volunteer" else build_desk_form(current_user)
+def test_the_macro_writes_every_select_as_wtforms_does(demo_station, who):
+    with demo_station.test_request_context():
+        person = db.session.scalar(select(User).where(User.username == who))
+        form = build_report_form(person) if who == "volunteer" else build_desk_form(person)
         selects = [f for f in form if f.type == "SelectField"]
         assert selects
         for field in selects:
