@@ -20,9 +20,11 @@ def test_every_document_and_the_worker_have_a_strict_content_security_policy(cli
     for path in ("/login", "/sw.js", "/healthz", "/nothing-here", "/static/nothing-here.js"):
         policy = client.get(path).headers["Content-Security-Policy"]
         directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
-        assert directives["script-src"] == "'self'"
-        assert directives["style-src"] == "'self'"
+        # A fetch directive left out falls back to default-src (worker-src via script-src).
+        for fetched in ("script-src", "style-src", "connect-src", "font-src", "manifest-src", "worker-src"):
+            assert directives.get(fetched, directives["default-src"]) == "'self'", fetched
         assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+        assert directives["base-uri"] == "'self'" and directives["form-action"] == "'self'"
         assert "unsafe" not in policy
 
 

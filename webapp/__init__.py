@@ -57,10 +57,11 @@ def load_plugins() -> None:
 
 # Only our own files run or style a page: no inline script or style, nothing from elsewhere
 # (JSON data islands are not scripts). Photos previewed from the outbox are blob: URLs.
+# Scripts, styles, fetches, fonts, the manifest and workers fall back to default-src: naming each
+# again as 'self' only weighed ~110 bytes on every document a phone downloads.
 CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
-    "connect-src 'self'", "font-src 'self'", "manifest-src 'self'", "worker-src 'self'",
-    "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+    "default-src 'self'", "img-src 'self' data: blob:", "object-src 'none'", "base-uri 'self'",
+    "form-action 'self'", "frame-ancestors 'none'",
 ))
 
 # Files a page or the worker loads (versioned, immutable): no document-policy headers on them.

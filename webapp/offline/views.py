@@ -24,8 +24,9 @@ MODULES = ("db.js", "caches.js", "session.js", "routes.js", "outbox.js", "wipe.j
 # Of those, what pages load too (<script src="/offline/db.js?v=…">).
 PAGE_MODULES = ("db.js",)
 # What every page needs offline, cached when the service worker installs.
-SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js",
-                "icons/icon-192.png")
+# Not the notification icon: a push needs the network anyway, so it is fetched when first shown
+# instead of on every first visit (1.9 KB of a 40 KB budget).
+SHELL_ASSETS = ("css/app.css", "vendor/htmx.min.js", "js/app.js", "js/offline.js")
 
 
 @cache
