@@ -6,6 +6,7 @@ unreachable server fails the run — it is never skipped).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -163,6 +164,14 @@ def make_client(app_ctx):
 
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_WORKER_CONFIG = re.compile(r"const CONFIG\s*=\s*")
+
+
+def worker_config(script: str) -> dict:
+    """The settings /sw.js is served with (its CONFIG object), read from the script as minified."""
+    start = _WORKER_CONFIG.search(script)
+    assert start, "the worker script names no CONFIG"
+    return json.JSONDecoder().raw_decode(script, start.end())[0]
 
 
 def csrf_from(html: str) -> str:

@@ -8,7 +8,6 @@ phones at once get an answer per item and never a 5xx. Checked from the database
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.conftest import worker_config
 from tests.notify.pushservice import PushService
 from tests.scale.cluster import Cluster, Node, Phone, report, seal, small_jpeg
 
@@ -138,7 +138,7 @@ def test_every_node_hands_out_the_same_service_worker_and_opens_what_another_sea
     workers = [requests.get(f"{node.url}/sw.js", timeout=WAIT) for node in cluster.nodes]
     assert all(worker.status_code == 200 for worker in workers)
     assert workers[0].text == workers[1].text
-    config = json.loads(re.search(r"const CONFIG = (\{.*?\});\n", workers[0].text, re.S).group(1))
+    config = worker_config(workers[0].text)
 
     username, community = volunteers(cluster)[5]
     phone = signed_in_phone(cluster.b, username)

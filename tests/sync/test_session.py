@@ -3,10 +3,9 @@ tells the worker whose pages it may keep and show (on each database engine)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
-from tests.conftest import Browser
+from tests.conftest import Browser, worker_config
 from tests.factories import commit, make_community, make_station, make_user
 from webapp.org.models import Role
 
@@ -78,6 +77,6 @@ def test_every_page_says_for_whom_it_was_made(client):
     # Not on what is not a page: the worker learns from pages and from /sync/session only.
     assert "X-Signed-In" not in client.get("/sync/session").headers
     worker = client.get("/sw.js")
-    config = json.loads(worker.get_data(as_text=True).split("const CONFIG = ", 1)[1].split(";\n", 1)[0])
+    config = worker_config(worker.get_data(as_text=True))
     assert config["sessionUrl"] == "/sync/session"
     assert set(config["authPaths"]) == {"/login", "/logout", "/account/sign-out-everywhere"}
