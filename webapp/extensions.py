@@ -8,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import MetaData, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -46,3 +48,9 @@ def take_write_lock() -> None:
     """
     if db.engine.dialect.name == "sqlite":
         db.session.execute(text("UPDATE station SET id = id WHERE 0"))
+
+
+def insert_for(dialect_name: str):
+    """`insert` of this database, with ON CONFLICT: PostgreSQL's and SQLite's share that API, so the
+    atomic "make it once" rows (counters, throttles, inbox entries) are one statement on both."""
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
-from webapp.extensions import db
+from webapp.extensions import db, insert_for
 from webapp.org.models import User
 from webapp.timeutil import STATION_TZ, utcnow
 
@@ -47,9 +45,8 @@ def _advance_head() -> tuple[int, str]:
                .returning(table.c.seq, table.c.last_hash))
     row = db.session.execute(advance).first()
     if row is None:  # a new database: make the head, once, even with parallel writers
-        dialect = db.engine.dialect.name
-        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-        db.session.execute(upsert(table).values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH)
+        db.session.execute(insert_for(db.engine.dialect.name)(table)
+                           .values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH)
                            .on_conflict_do_nothing(index_elements=["id"]))
         row = db.session.execute(advance).first()
     return row.seq, row.last_hash

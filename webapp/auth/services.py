@@ -11,14 +11,12 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, g
 from flask_login import current_user
 from sqlalchemy import case, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth.events import sessions_revoked
 from webapp.auth.models import LoginThrottle, UserSession
-from webapp.extensions import db
+from webapp.extensions import db, insert_for
 from webapp.org.events import person_disabled
 from webapp.org.models import Role, User
 from webapp.timeutil import utcnow
@@ -76,10 +74,6 @@ def normalise_username(username: str) -> str:
 NEVER_BLOCKED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _upsert(dialect: str):
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 def _claim(connection, key: str, free: int, policy: ThrottlePolicy, now: datetime) -> None:
     """Count one attempt against `key`, or raise Throttled while the key waits."""
     table = LoginThrottle.__table__
@@ -93,7 +87,7 @@ def _claim(connection, key: str, free: int, policy: ThrottlePolicy, now: datetim
     failures = connection.scalar(claim)
     if failures is None:
         created = connection.scalar(
-            _upsert(connection.dialect.name)(table)
+            insert_for(connection.dialect.name)(table)
             .values(key=key, failures=1, last_failure_at=now, blocked_until=NEVER_BLOCKED)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.failures)

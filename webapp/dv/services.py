@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.access.dv import can_act_on, is_open_for
 from webapp.audit.services import record as audit
@@ -28,7 +26,7 @@ from webapp.dv.models import (
     Recipient,
     WarningLetter,
 )
-from webapp.extensions import db
+from webapp.extensions import db, insert_for
 from webapp.leads.models import Lead
 from webapp.org.models import Station, User
 from webapp.timeutil import CLOCK_TOLERANCE, STATION_TZ, utcnow
@@ -168,7 +166,7 @@ def _next_number(station_id: int, year: int) -> int:
     )
     number = db.session.execute(advance).scalar()
     if number is None:  # the year's first letter: make the row once, even with parallel issuers
-        upsert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        upsert = insert_for(db.engine.dialect.name)
         db.session.execute(
             upsert(table)
             .values(station_id=station_id, year=year, last_number=0)

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from webapp.extensions import db
+from webapp.extensions import db, insert_for
 from webapp.govfeed.deidentify import deidentify
 from webapp.govfeed.models import FeedCounter, FeedEntry, FeedToken
 from webapp.leads.models import Lead
@@ -43,8 +41,7 @@ def _take_counter() -> int:
             .returning(table.c.last_seq))
     row = db.session.execute(take).first()
     if row is None:
-        upsert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-        db.session.execute(upsert(table).values(id=COUNTER_ID, last_seq=0)
+        db.session.execute(insert_for(db.engine.dialect.name)(table).values(id=COUNTER_ID, last_seq=0)
                            .on_conflict_do_nothing(index_elements=["id"]))
         row = db.session.execute(take).first()
     return row.last_seq

@@ -25,10 +25,9 @@ import re
 
 from sqlalchemy import cast, column, event, inspect, select, table
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from webapp.extensions import insert_for
 from webapp.leads.models import Lead, LeadSearch
 
 # Runs of letters and digits: what str.isalnum() accepts (\w without the underscore). Anything
@@ -114,8 +113,7 @@ def write_rows(connection, rows: list[dict]) -> None:
     """Insert or replace the rows (one statement)."""
     if not rows:
         return
-    upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(LeadSearch.__table__).values(rows)
+    statement = insert_for(connection.dialect.name)(LeadSearch.__table__).values(rows)
     connection.execute(statement.on_conflict_do_update(
         index_elements=[LeadSearch.lead_id], set_={"grams": statement.excluded.grams}))
 

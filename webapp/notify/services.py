@@ -8,11 +8,9 @@ from collections.abc import Iterable
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.auth.events import sessions_revoked
-from webapp.extensions import db
+from webapp.extensions import db, insert_for
 from webapp.jobs import after_commit_enqueue
 from webapp.notices import Notice, notice_raised
 from webapp.notify.endpoints import EndpointRefused, PushPolicy, check_endpoint
@@ -39,9 +37,8 @@ def notify(users: Iterable[User], notice: Notice) -> int:
         return 0
     # One statement for all recipients; a repeat is skipped by the unique (person, event) index, so
     # two nodes raising the same notice at once still make one entry (was a look-up per person).
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     added = db.session.scalars(
-        insert(Notification).values(rows)
+        insert_for(db.session.get_bind().dialect.name)(Notification).values(rows)
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(Notification.id)
     ).all()
