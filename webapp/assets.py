@@ -63,9 +63,16 @@ def precompressed(raw: bytes) -> dict[str, bytes]:
     return {"br": brotli.compress(raw, quality=11), "gzip": gzip.compress(raw, 9, mtime=0)}
 
 
-def accepted_encoding(encoded: dict[str, bytes]) -> str | None:
+def encoded_response(raw: bytes, encoded: dict[str, bytes], mimetype: str, digest: str) -> Response:
+    """The smallest encoding the client accepts, with a validator of its own per encoding."""
     accepted = request.headers.get("Accept-Encoding", "")
-    return next((e for e in ("br", "gzip") if e in accepted and e in encoded), None)
+    encoding = next((e for e in ("br", "gzip") if e in accepted and e in encoded), None)
+    response = Response(encoded[encoding] if encoding else raw, mimetype=mimetype)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.vary.add("Accept-Encoding")
+    response.set_etag(digest + (encoding or ""))
+    return response
 
 
 def _static_file(filename: str) -> StaticFile | None:
@@ -97,13 +104,7 @@ def serve_static(filename: str) -> Response:
     found = _static_file(filename)
     if found is None:
         abort(404)
-    encoding = accepted_encoding(found.encoded)
-    body = found.encoded[encoding] if encoding else found.raw
-    response = Response(body, mimetype=found.mimetype)
-    if encoding:
-        response.headers["Content-Encoding"] = encoding
-    response.headers["Vary"] = "Accept-Encoding"
-    response.set_etag(found.digest + (encoding or ""))
+    response = encoded_response(found.raw, found.encoded, found.mimetype, found.digest)
     # Versioned URLs never change content; unversioned ones must be revalidated.
     if request.args.get("v") == found.digest:
         response.cache_control.public = True
