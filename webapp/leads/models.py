@@ -45,7 +45,9 @@ class Lead(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Made on the phone (or by the server for desk entries): replays of one report are one lead.
-    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    # Unique and always set before the INSERT: SQLite's many-row INSERT returns the ids in order by
+    # it, so a /sync batch's leads are one statement there too (docs/architecture.md, Sync in bulk).
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, insert_sentinel=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -11,9 +11,10 @@ import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import g
 from sqlalchemy import func, or_, select
 
-from webapp.extensions import db
+from webapp.extensions import db, is_staging, once_flushed
 from webapp.leads.codes import (
     SOURCES_WITH_REFERENCE,
     UNGRADED_RANK,
@@ -35,7 +36,8 @@ from webapp.timeutil import CLOCK_TOLERANCE, utcnow
 REPEAT_WINDOW = timedelta(days=30)
 REPEAT_THRESHOLD = 3  # the third lead on the same household or party
 __all__ = ["CLOCK_TOLERANCE", "IntakeError", "IntakeResult", "LeadInput", "PartyInput", "register_lead",
-           "possible_duplicates"]
+           "possible_duplicates", "look_up_uuids", "lead_with_uuid"]
+_BY_UUID = "beatbook_leads_by_uuid"  # g: phone-made id → the lead it made (None: none yet)
 
 
 class IntakeError(ValueError):
@@ -113,14 +115,34 @@ def count_related_leads(station: Station, data: LeadInput, since: datetime) -> i
             or_(LeadParty.phone.in_(phones), LeadParty.id_number.in_(ids))
         )
         conditions.append(Lead.id.in_(party_match))
-    if not conditions:
+    stored = 0
+    if conditions:
+        stored = db.session.scalar(
+            select(func.count(Lead.id.distinct())).where(
+                Lead.station_id == station.id, Lead.received_at >= since,
+                Lead.duplicate_of_id.is_(None), or_(*conditions),
+            )
+        ) or 0
+    return stored + _related_in_batch(station, data, household, phones, ids, since)
+
+
+def _related_in_batch(station: Station, data: LeadInput, household: str, phones: set[str], ids: set[str],
+                      since: datetime) -> int:
+    """Leads this /sync batch registered before this one, not written yet (one flush per batch):
+    three reports on one household in one batch are a repeat as in three batches."""
+    if not is_staging():
         return 0
-    return db.session.scalar(
-        select(func.count(Lead.id.distinct())).where(
-            Lead.station_id == station.id, Lead.received_at >= since,
-            Lead.duplicate_of_id.is_(None), or_(*conditions),
-        )
-    ) or 0
+    count = 0
+    for other in db.session.new:
+        if (not isinstance(other, Lead) or other.station_id != station.id or other.received_at < since
+                or other.duplicate_of_id is not None):
+            continue
+        same_household = (household and data.community is not None and other.community is not None
+                          and other.community.id == data.community.id
+                          and normalise_address(other.address) == household)
+        same_party = any(p.phone in phones or p.id_number in ids for p in other.parties)
+        count += bool(same_household or same_party)
+    return count
 
 
 def validate(data: LeadInput) -> None:
@@ -152,16 +174,34 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
     _route(lead, destination, now)
     _share_with_teams(lead, now)
     db.session.add(lead)
-    db.session.flush()  # one INSERT with the lead as routed (the signal's listeners need its id)
-    lead_registered.send(lead, routed=destination.routable, at=now)
+    g.setdefault(_BY_UUID, {})[lead.uuid] = lead
+    # One INSERT with the lead as routed; the listeners need its id: they run after the flush (in a
+    # /sync batch, after the batch's one flush).
+    once_flushed(lambda: lead_registered.send(lead, routed=destination.routable, at=now))
     return IntakeResult(lead, created=True)
+
+
+def look_up_uuids(uuids: list[str]) -> None:
+    """Read (again) the leads these phone-made ids made, in one query: a /sync batch asks for 50."""
+    found = {lead.uuid: lead for lead in db.session.scalars(select(Lead).where(Lead.uuid.in_(uuids)))}
+    known = g.setdefault(_BY_UUID, {})
+    for uuid in uuids:
+        known[uuid] = found.get(uuid)
+
+
+def lead_with_uuid(uuid: str) -> Lead | None:
+    """The lead this phone-made id made, if any (from this request's look-up when it had one)."""
+    known = g.get(_BY_UUID, {})
+    if uuid in known:
+        return known[uuid]
+    return db.session.scalar(select(Lead).where(Lead.uuid == uuid))
 
 
 def _registered_before(reporter: User, uuid: str | None) -> Lead | None:
     """The lead this phone-made UUID already made (a replay), if any; another person's is refused."""
     if not uuid:
         return None
-    existing = db.session.scalar(select(Lead).where(Lead.uuid == uuid))
+    existing = lead_with_uuid(uuid)
     if existing is not None and existing.reporter_id != reporter.id:
         raise IntakeError("uuid", "uuid_taken")
     return existing

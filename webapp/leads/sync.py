@@ -4,25 +4,24 @@ form and service as its page (registered with sync; see webapp/sync/kinds.py).""
 from __future__ import annotations
 
 from flask import url_for
-from sqlalchemy import select
 
 from webapp import access
 from webapp.dates import moment_text
-from webapp.extensions import db
 from webapp.fields import DB_INT_MAX
 from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import event_line, template_helpers
 from webapp.leads.lifecycle import STEPS, step_already_taken
 from webapp.leads.models import Lead
+from webapp.leads.services import lead_with_uuid, look_up_uuids
 from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org.models import User
 from webapp.sync.kinds import BadItem, ItemResult, SyncKind, field_errors, formdata, register
 
 
 def _lead_item(user: User, uuid: str, item: dict, desk: bool) -> ItemResult:
-    existing = db.session.scalar(select(Lead).where(Lead.uuid == uuid))
+    existing = lead_with_uuid(uuid)
     if existing is not None and existing.reporter_id == user.id:
-        return ItemResult(uuid, "duplicate", url_for("leads.detail", lead_id=existing.id))
+        return ItemResult(uuid, "duplicate", _link(existing))
     build = build_desk_form if desk else build_report_form
     form = build(user, formdata=formdata(item, "photos" if desk else "photo"), meta={"csrf": False})
     form.uuid.data = uuid
@@ -32,8 +31,12 @@ def _lead_item(user: User, uuid: str, item: dict, desk: bool) -> ItemResult:
     result = submit_lead_form(form, user)
     if result is None:
         return ItemResult(uuid, "invalid", errors=field_errors(form))
-    status = "created" if result.created else "duplicate"
-    return ItemResult(uuid, status, url_for("leads.detail", lead_id=result.lead.id))
+    return ItemResult(uuid, "created" if result.created else "duplicate", _link(result.lead))
+
+
+def _link(lead: Lead):
+    """The lead's page; a lead registered in this batch has its id after the batch's one flush."""
+    return lambda: url_for("leads.detail", lead_id=lead.id)
 
 
 def lead_snapshot(lead: Lead) -> dict:
@@ -76,7 +79,7 @@ def _step_item(user: User, uuid: str, item: dict) -> ItemResult:
 
 def _stored_lead(user: User, uuid: str) -> dict | None:
     """The lead this person's item made under `uuid`, as a conflict shows it."""
-    lead = db.session.scalar(select(Lead).where(Lead.uuid == uuid))
+    lead = lead_with_uuid(uuid)
     return lead_snapshot(lead) if lead is not None and lead.reporter_id == user.id else None
 
 
@@ -88,10 +91,14 @@ def _stored_step(user: User, uuid: str) -> dict | None:
     return lead_snapshot(lead) if lead is not None else None
 
 
+# Reports are most of what phones send: a batch's are looked up in one query and written by one
+# flush (register_lead adds the lead and announces it once flushed; it adds nothing before a refusal).
 register(SyncKind("lead.report", access.can_report_leads,
-                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=False), stored=_stored_lead))
+                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=False), stored=_stored_lead,
+                  look_up=look_up_uuids, batched=True))
 register(SyncKind("lead.desk", access.can_use_desk_intake,
-                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=True), stored=_stored_lead))
+                  lambda user, uuid, item: _lead_item(user, uuid, item, desk=True), stored=_stored_lead,
+                  look_up=look_up_uuids, batched=True))
 register(SyncKind("lead.step", access.signed_in, _step_item, properties={
     "lead_id": {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX,
                 "description": "lead.step only (required there): the lead the step is on."},

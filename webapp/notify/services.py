@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from sqlalchemy import delete, func, or_, select
 
 from webapp.auth.events import sessions_revoked
-from webapp.extensions import db, insert_for
+from webapp.extensions import db, gathered, insert_for
 from webapp.jobs import after_commit_enqueue
 from webapp.notices import Notice, notice_raised
 from webapp.notify.endpoints import EndpointRefused, PushPolicy, check_endpoint
@@ -35,13 +35,26 @@ def notify(users: Iterable[User], notice: Notice) -> int:
                      "dedupe_key": key})
     if not rows:
         return 0
-    # One statement for all recipients; a repeat is skipped by the unique (person, event) index, so
-    # two nodes raising the same notice at once still make one entry (was a look-up per person).
-    added = db.session.scalars(
-        insert_for(db.session.get_bind().dialect.name)(Notification).values(rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-        .returning(Notification.id)
-    ).all()
+    if gathered("notifications", rows, _store):
+        return len(rows)  # a /sync batch's announcements: stored with the others, by one statement
+    return _store(rows)
+
+
+# SQLite takes up to 32,766 values in a statement; an inbox entry is 7.
+_ROWS_PER_STATEMENT = 1000
+
+
+def _store(rows: list[dict]) -> int:
+    """Add the entries; a repeat is skipped by the unique (person, event) index, so two nodes raising
+    the same notice at once still make one entry. One statement per thousand entries."""
+    added: list[int] = []
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        added += db.session.scalars(
+            insert_for(db.session.get_bind().dialect.name)(Notification)
+            .values(rows[start:start + _ROWS_PER_STATEMENT])
+            .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+            .returning(Notification.id)
+        ).all()
     for notification_id in added:
         after_commit_enqueue(push_notification, notification_id, session=db.session())
     return len(added)

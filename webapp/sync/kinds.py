@@ -22,7 +22,9 @@ from webapp.org.models import User
 class ItemResult:
     uuid: str | None  # None: the item had no usable uuid (answered by its index)
     status: str  # created, duplicate, invalid, conflict, forbidden
-    url: str | None = None
+    # A record made in this batch has its id (and so its page) only after the batch's one flush:
+    # then the url is a function, asked when the answer is written.
+    url: str | Callable[[], str] | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     server: dict | None = None
     index: int = 0  # the item's place in the batch
@@ -30,7 +32,7 @@ class ItemResult:
     def as_json(self) -> dict:
         data = {"uuid": self.uuid, "index": self.index, "status": self.status}
         if self.url:
-            data["url"] = self.url
+            data["url"] = self.url() if callable(self.url) else self.url
         if self.errors:
             data["errors"] = self.errors
         if self.server is not None:
@@ -46,12 +48,18 @@ class BadItem(ValueError):
 class SyncKind:
     name: str
     allowed: Callable[[User], bool]  # who may send it (others: "forbidden"); records are checked inside
-    apply: Callable[[User, str, dict], ItemResult]  # (person, uuid, item) → result, in a savepoint
+    apply: Callable[[User, str, dict], ItemResult]  # (person, uuid, item) → result, in a savepoint or staged
     # Extra item properties this kind reads (OpenAPI schema), e.g. lead.step's lead_id and step.
     properties: dict = field(default_factory=dict)
     required: tuple[str, ...] = ()  # which of them the kind needs (checked before `apply`)
     # The server's copy of the record an item under this uuid made (for a conflict), if any.
     stored: Callable[[User, str], dict | None] | None = None
+    # Reads what the batch's uuids of this kind made, in one query, before the items are applied.
+    look_up: Callable[[list[str]], None] | None = None
+    # Applied without a flush or savepoint of its own: the batch's items of such kinds are written
+    # by one flush (webapp/sync/services.py). Such a kind adds nothing to the session before it
+    # refuses an item, and announces what it made through `once_flushed`.
+    batched: bool = False
 
 
 _KINDS: dict[str, SyncKind] = {}

@@ -1,10 +1,14 @@
 """Batch sync: the phone's outbox, item by item, through the same forms and services as the pages.
 
-Each item is checked on its own (`check_item`) and applied in its own savepoint, so one bad item is
-answered `invalid` alone and never undoes or blocks the others; the request commits once. Replays
-are recognised by the phone-made UUID (unique in the database, so two nodes racing on the same item
+Each item is checked on its own (`check_envelope`, `check_content`), so one bad item is answered
+`invalid` alone and never undoes or blocks the others; the request commits once. Replays are
+recognised by the phone-made UUID (unique in the database, so two nodes racing on the same item
 still make one record); the same UUID twice in one batch with different content is a `conflict`.
 What each kind does is its feature's business (webapp/sync/kinds.py).
+
+Writing: the batch's uuids are looked up once per kind. Items of batched kinds (reports) add their
+records without a flush and are written together by one flush in one savepoint (`ItemBatch`); other
+kinds are applied each in its own savepoint. See docs/architecture.md, "Sync in bulk".
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from webapp.edge import unstorable, unstorable_message
-from webapp.extensions import db
+from webapp.extensions import db, gathering, staged
 from webapp.fields import DB_INT_MAX
 from webapp.org.models import User
 from webapp.sync.kinds import BadItem, ItemResult, SyncKind, registered
@@ -31,8 +36,8 @@ UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 PHOTO_TYPE_RE = re.compile(r"image/[a-z0-9][a-z0-9.+-]{0,60}")
 PHOTO_NAME_MAX = 200
 
-__all__ = ["MAX_ITEMS", "BadItem", "ItemResult", "apply_item", "check_envelope", "check_content",
-           "fingerprint", "usable_uuid"]
+__all__ = ["MAX_ITEMS", "BadItem", "ItemBatch", "ItemResult", "apply_item", "check_envelope",
+           "check_content", "fingerprint", "usable_uuid"]
 
 
 def usable_uuid(item: object) -> str | None:
@@ -154,3 +159,68 @@ def apply_item(user: User, uuid: str, item: dict, kind: SyncKind, retried: bool 
         if retried:
             raise
         return apply_item(user, uuid, item, kind, retried=True)
+
+
+class ItemBatch:
+    """One request's items: batched kinds staged and written by one flush, the others one by one.
+
+    The staged items share one savepoint. If their flush clashes on a unique id (another node
+    stored one of them a moment ago), the savepoint is undone and they are applied again one by one,
+    each in its own savepoint, so the clash is answered as the replay it is and the rest go in.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[ItemResult, User, str, dict, SyncKind]] = []
+        self._waiting: list[Callable[[], None]] = []  # announcements of staged records
+        self._savepoint = None
+
+    @staticmethod
+    def look_up(items: list) -> None:
+        """Let each kind read what the batch's uuids made, in one query per kind."""
+        uuids: dict[str, list[str]] = {}
+        for item in items:
+            uuid = usable_uuid(item)
+            name = item.get("kind") if uuid else None
+            if isinstance(name, str) and (kind := registered().get(name)) and kind.look_up is not None:
+                uuids.setdefault(name, []).append(uuid)
+        for name, kind_uuids in uuids.items():
+            registered()[name].look_up(kind_uuids)
+
+    def apply(self, user: User, uuid: str, item: dict, kind: SyncKind) -> ItemResult:
+        if not kind.batched or not kind.allowed(user):
+            self.write()  # what a later item reads or changes is written first
+            return apply_item(user, uuid, item, kind)
+        if self._savepoint is None:
+            self._savepoint = db.session.begin_nested()
+        try:
+            with staged(self._waiting):
+                result = kind.apply(user, uuid, item)
+        except BadItem as error:  # raised before the kind added anything
+            return ItemResult(uuid, "invalid", errors={"_form": [str(error)]})
+        self._staged.append((result, user, uuid, item, kind))
+        return result
+
+    def write(self) -> None:
+        """Flush the staged records, then announce them (listeners need their ids)."""
+        if self._savepoint is None:
+            return
+        savepoint, items, waiting = self._savepoint, self._staged, self._waiting
+        self._savepoint, self._staged, self._waiting = None, [], []
+        try:
+            db.session.flush()
+            # What the listeners add waits for one flush (feed entries) or one statement (inbox).
+            with db.session.no_autoflush, gathering():
+                for announce in waiting:
+                    announce()
+            savepoint.commit()
+        except IntegrityError:
+            savepoint.rollback()
+            self._one_by_one(items)
+
+    @staticmethod
+    def _one_by_one(items: list[tuple[ItemResult, User, str, dict, SyncKind]]) -> None:
+        ItemBatch.look_up([item for _result, _user, _uuid, item, _kind in items])  # what is stored now
+        for result, user, uuid, item, kind in items:
+            again = apply_item(user, uuid, item, kind)
+            result.status, result.url, result.errors, result.server = (
+                again.status, again.url, again.errors, again.server)

@@ -22,7 +22,7 @@ from webapp.sync.openapi import openapi_document
 from webapp.sync.sealing import SealError, seal_keys, unseal
 from webapp.sync.services import (
     MAX_ITEMS,
-    apply_item,
+    ItemBatch,
     check_content,
     check_envelope,
     fingerprint,
@@ -49,11 +49,15 @@ def sync():
     user = current_user if claim is None else db.session.get(User, claim.user_id)
     take_write_lock()
     seen: dict[str, tuple[str, ItemResult]] = {}  # uuid → (content, answer) of its first copy
+    batch = ItemBatch()
+    batch.look_up(items)
     results = []
     for index, item in enumerate(items):
-        result = _answer(user, item, seen, claim)
+        result = _answer(user, item, seen, batch, claim)
         result.index = index
-        results.append(result.as_json())
+        results.append(result)
+    batch.write()
+    results = [result.as_json() for result in results]  # after the write: new records' ids
     db.session.commit()
     if claim is not None:
         # Revoked as lost: what it recorded before is in; now it must wipe itself.
@@ -61,7 +65,7 @@ def sync():
     return jsonify(results=results)
 
 
-def _answer(user: User | None, item: object, seen: dict[str, tuple[str, ItemResult]],
+def _answer(user: User | None, item: object, seen: dict[str, tuple[str, ItemResult]], batch: ItemBatch,
             claim: WipeClaim | None = None) -> ItemResult:
     """One item, checked on its own: a malformed one is `invalid` alone and stores nothing."""
     uuid = usable_uuid(item)
@@ -71,16 +75,17 @@ def _answer(user: User | None, item: object, seen: dict[str, tuple[str, ItemResu
     content = fingerprint(item)
     if uuid in seen and seen[uuid][0] != content:
         first = seen[uuid][1]
+        batch.write()  # the server's copy is shown as stored
         server = kind.stored(user, uuid) if kind.stored and first.status in ("created", "duplicate") else None
         return ItemResult(uuid, "conflict", first.url, server=server, errors={"_form": [
             _("Another item with the same id and different content was in this batch; the first "
               "one counts. Check this one and report it again if it is still needed.")]})
-    result = _open_and_apply(user, uuid, item, kind, claim)
+    result = _open_and_apply(user, uuid, item, kind, batch, claim)
     seen.setdefault(uuid, (content, result))
     return result
 
 
-def _open_and_apply(user: User | None, uuid: str, item: dict, kind: SyncKind,
+def _open_and_apply(user: User | None, uuid: str, item: dict, kind: SyncKind, batch: ItemBatch,
                     claim: WipeClaim | None) -> ItemResult:
     """A sealed item (a DV or minor case, encrypted on the phone) is opened first, then checked."""
     if "sealed" in item:
@@ -94,8 +99,8 @@ def _open_and_apply(user: User | None, uuid: str, item: dict, kind: SyncKind,
     if errors:
         return ItemResult(uuid, "invalid", errors=errors)
     if claim is None:
-        return apply_item(user, uuid, item, kind)
-    return _apply_before_wipe(user, uuid, item, kind, claim)
+        return batch.apply(user, uuid, item, kind)
+    return _apply_before_wipe(user, uuid, item, kind, batch, claim)
 
 
 def _recorded_at(item: dict) -> datetime | None:
@@ -111,7 +116,7 @@ def _recorded_at(item: dict) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _apply_before_wipe(user: User | None, uuid: str, item: dict, kind: SyncKind,
+def _apply_before_wipe(user: User | None, uuid: str, item: dict, kind: SyncKind, batch: ItemBatch,
                        claim: WipeClaim) -> ItemResult:
     """From a phone revoked as lost, only items recorded before the revocation go in."""
     recorded = _recorded_at(item)
@@ -119,7 +124,7 @@ def _apply_before_wipe(user: User | None, uuid: str, item: dict, kind: SyncKind,
         # Whoever holds the phone now is not the officer: nothing made after the revocation counts.
         return ItemResult(uuid, "forbidden", errors={"_form": [
             _("This phone was signed out as lost: only what was recorded before that is accepted.")]})
-    result = apply_item(user, uuid, item, kind)
+    result = batch.apply(user, uuid, item, kind)
     audit(None, "sync_after_revocation", "user_session", claim.session_id, request.remote_addr or "",
           user_id=user.id, uuid=uuid, status=result.status)
     return result
