@@ -85,3 +85,15 @@ def test_an_unchanged_worker_module_is_answered_without_a_body(client, demo):
     assert first.status_code == 200 and "immutable" in first.headers["Cache-Control"]
     again = client.get(db_module, headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_the_app_leaves_the_date_header_to_the_server(client, demo):
+    """gunicorn and nginx write Date on every answer; werkzeug's conditional check and Flask-Compress
+    wrote a second one on pages and files (~37 bytes each, ten answers on a first visit)."""
+    html = client.get("/login").get_data(as_text=True)
+    [module] = re.findall(r'src="(/offline/db\.js\?v=[0-9a-f]+)"', html)
+    [style] = re.findall(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', html)
+    for path in ("/login", "/offline", module, style, "/sw.js"):
+        response = client.get(path, headers={"Accept-Encoding": "br, gzip"})
+        assert response.status_code == 200, path
+        assert "Date" not in response.headers, path

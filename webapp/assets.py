@@ -75,6 +75,14 @@ def encoded_response(raw: bytes, encoded: dict[str, bytes], mimetype: str, diges
     return response
 
 
+def conditional(response: Response) -> Response:
+    """A 304 when the client's copy is current. Werkzeug also writes a Date header here, which the
+    server (gunicorn, nginx) writes too: two on every file, bytes a first visit pays for."""
+    response.make_conditional(request)
+    del response.headers["Date"]
+    return response
+
+
 def _static_file(filename: str) -> StaticFile | None:
     path = safe_join(current_app.static_folder, filename)
     if path is None or not Path(path).is_file():
@@ -112,4 +120,4 @@ def serve_static(filename: str) -> Response:
         response.cache_control.immutable = True
     else:
         response.cache_control.no_cache = True
-    return response.make_conditional(request)
+    return conditional(response)

@@ -7,12 +7,12 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Response, abort, current_app, request, url_for
+from flask import Response, abort, current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from webapp.access import public
-from webapp.assets import asset_url, encoded_response, minified, precompressed
+from webapp.assets import asset_url, conditional, encoded_response, minified, precompressed
 from webapp.auth.services import signed_in_user_id, wipe_claim
 from webapp.offline import bp
 from webapp.rendering import render_page
@@ -96,11 +96,13 @@ def service_worker():
     # It asks on every page load; the validator makes the unchanged answer a 304 with no body.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 # The current worker's digest → its minified body and that body's encodings.
 _worker_encodings: dict[str, tuple[bytes, dict[str, bytes]]] = {}
+# A page module's (name, digest) → the same.
+_module_encodings: dict[tuple[str, str], tuple[bytes, dict[str, bytes]]] = {}
 
 
 @bp.route("/offline/<name>")
@@ -108,12 +110,16 @@ _worker_encodings: dict[str, tuple[bytes, dict[str, bytes]]] = {}
 def module(name: str):
     if name not in PAGE_MODULES:
         abort(404)
-    source = minified((OFFLINE_DIR / name).read_text(), "application/javascript")
-    response = Response(source, mimetype="application/javascript")
+    source = (OFFLINE_DIR / name).read_text()
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    found = _module_encodings.get((name, digest))
+    if found is None:  # minified and compressed once per version, as the worker is
+        body = minified(source, "application/javascript").encode()
+        found = _module_encodings[(name, digest)] = (body, precompressed(body))
+    response = encoded_response(*found, "application/javascript", digest)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # URL carries ?v=
     # Revalidated, not downloaded again, when the HTTP cache's copy is old or a reload asks.
-    response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:24])
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 @bp.route("/manifest.webmanifest")
