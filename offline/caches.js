@@ -1,7 +1,7 @@
 // Cache names live here, versioned: a new worker version starts clean caches and deletes old ones.
 "use strict";
 self.BeatbookCaches = (() => {
-  const SHELL = `beatbook-shell-${CONFIG.version}`;  // CSS, JS, icons, the offline and outbox pages
+  const SHELL = `beatbook-shell-${CONFIG.version}`;  // CSS, JS, the outbox page
   // Pages the server allowed for offline reading: one cache per person, named PAGES-u<id>.
   const PAGES = `beatbook-pages-${CONFIG.version}`;
 

@@ -41,8 +41,9 @@ self.BeatbookRoutes = (() => {
     return cache.match(masked.href, { ignoreVary: true });
   }
 
+  // The outbox page, which shows its "no signal, this page is not kept" part under another address.
   async function offlinePage() {
-    return (await caches.match(CONFIG.offlinePage, { cacheName: SHELL })) ||
+    return (await caches.match(CONFIG.outboxPage, { cacheName: SHELL })) ||
       new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
   }
 
@@ -60,10 +61,7 @@ self.BeatbookRoutes = (() => {
       await store(url, response.clone());
       return response;
     } catch (error) {
-      if (url.startsWith(self.location.origin + CONFIG.outboxPage)) {
-        const shell = await caches.match(CONFIG.outboxPage, { cacheName: SHELL });
-        if (shell) return shell;
-      }
+      if (url.startsWith(self.location.origin + CONFIG.outboxPage)) return offlinePage();
       return (await fromCache(url)) || offlinePage();
     }
   }

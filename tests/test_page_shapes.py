@@ -61,7 +61,6 @@ PAGES = [
     ("exports.leads", "supervisor", lambda ids: "/exports/leads"),
     ("exports.monthly", "supervisor", lambda ids: "/exports/monthly"),
     ("exports.status", "supervisor", lambda ids: f"/exports/{ids['export']}"),
-    ("offline.offline_page", "volunteer", lambda ids: "/offline"),
     ("offline.outbox_page", "volunteer", lambda ids: "/outbox"),
     ("notify.devices", "officer", lambda ids: "/inbox/devices"),
     ("audit.index", "supervisor", lambda ids: "/audit/"),

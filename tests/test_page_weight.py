@@ -93,7 +93,19 @@ def test_the_app_leaves_the_date_header_to_the_server(client, demo):
     html = client.get("/login").get_data(as_text=True)
     [module] = re.findall(r'src="(/offline/db\.js\?v=[0-9a-f]+)"', html)
     [style] = re.findall(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', html)
-    for path in ("/login", "/offline", module, style, "/sw.js"):
+    for path in ("/login", "/outbox", module, style, "/sw.js"):
         response = client.get(path, headers={"Accept-Encoding": "br, gzip"})
         assert response.status_code == 200, path
         assert "Date" not in response.headers, path
+
+
+def test_the_worker_keeps_one_shell_page_for_offline(client, demo):
+    """The outbox page is also the offline answer for a page not kept (it shows its "no signal"
+    part then): a first visit downloads one shell page, not an offline page and an outbox page."""
+    from tests.conftest import worker_config
+
+    config = worker_config(client.get("/sw.js").get_data(as_text=True))
+    assert [url for url in config["shell"] if not url.startswith("/static/")] == ["/outbox"]
+    page = client.get("/outbox").get_data(as_text=True)
+    assert re.search(r'<section class="card" id="offline-page" data-home="/outbox"[^>]*hidden>', page)
+    assert client.get("/offline").status_code == 404

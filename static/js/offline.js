@@ -5,10 +5,16 @@
   if (!("serviceWorker" in navigator) || !self.BeatbookDB) return;
   const DB = self.BeatbookDB;
   const body = document.body;
-  // Pages of the shell (offline, outbox) are kept for whoever uses the phone next: they do not
+  // The shell page (the outbox) is kept for whoever uses the phone next: it does not
   // say who is signed in; the worker's owner of the outbox does.
   const shellPage = body.dataset.shellPage !== undefined;
   let userId = body.dataset.userId && !shellPage ? Number(body.dataset.userId) : null;
+  // The outbox page answers, offline, for a page the phone has not kept: then it says so.
+  const notKept = document.getElementById("offline-page");
+  if (notKept && location.pathname !== notKept.dataset.home) {
+    notKept.hidden = false;
+    document.title = notKept.dataset.title;
+  }
   const HEARTBEAT_MS = 5000;
   const text = JSON.parse(document.getElementById("offline-text").textContent);
   const SEND_TIMEOUT_MS = 20000;

@@ -67,9 +67,8 @@ def service_worker():
     version = worker_version()
     config = {
         "version": version,
-        "shell": [asset_url(name) for name in SHELL_ASSETS] + [url_for("offline.offline_page"),
-                                                               url_for("offline.outbox_page")],
-        "offlinePage": url_for("offline.offline_page"),
+        "shell": [asset_url(name) for name in SHELL_ASSETS] + [url_for("offline.outbox_page")],
+        # Also what a page not kept on the phone is answered with offline (it says so then).
         "outboxPage": url_for("offline.outbox_page"),
         "syncUrl": url_for("sync.sync"),
         "sessionUrl": url_for("sync.session"),
@@ -153,18 +152,11 @@ def manifest():
     return response
 
 
-@bp.route("/offline")
-@public
-def offline_page():
-    response = render_page("offline/offline.html")
-    response.headers["X-Offline-Cache"] = "shell"
-    return response
-
-
 @bp.route("/outbox")
 @public
 def outbox_page():
-    """The outbox lives on the phone (IndexedDB); this page is the frame its script fills in."""
+    """The outbox lives on the phone (IndexedDB); this page is the frame its script fills in, and,
+    offline, the answer to any page the phone has not kept (with a "no signal" part shown)."""
     response = render_page("offline/outbox.html")
     response.headers["X-Offline-Cache"] = "shell"
     return response
