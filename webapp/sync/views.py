@@ -125,6 +125,7 @@ def _apply_before_wipe(user: User | None, uuid: str, item: dict, kind: SyncKind,
         return ItemResult(uuid, "forbidden", errors={"_form": [
             _("This phone was signed out as lost: only what was recorded before that is accepted.")]})
     result = batch.apply(user, uuid, item, kind)
+    batch.write()  # the audit records the item's final answer (a staged one could still be a replay)
     audit(None, "sync_after_revocation", "user_session", claim.session_id, request.remote_addr or "",
           user_id=user.id, uuid=uuid, status=result.status)
     return result
