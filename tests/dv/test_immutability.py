@@ -206,3 +206,15 @@ def test_the_stored_pdf_is_the_letter_as_printed(cast, make_client):
     assert f'<code id="pdf-sha256">{letter.pdf_sha256}</code>' in body
     for line in (text.title, text.number_line, *text.paragraphs, text.date_line):
         assert escape(line) in body, line
+
+
+def test_opening_a_correction_form_is_an_audited_view_of_the_letter(cast, make_client):
+    """The correction form shows the issued letter's names, ID number and facts: opening it is a view
+    of the letter, in the audit log like the letter's own page."""
+    letter = issued_letter(cast)
+    team = cast.browser(make_client(), "dvteam")
+    page = team.client.get(f"/dv/leads/{cast.lead.id}/letters/new?supersedes={letter.id}")
+    assert page.status_code == 200 and letter.abuser_id_number in page.get_data(as_text=True)
+    views = db.session.scalars(select(AuditEntry.actor_id).where(
+        AuditEntry.action == "dv_letter_view", AuditEntry.object_id == letter.id)).all()
+    assert views == [cast.dvteam.id]
