@@ -11,7 +11,15 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from tests.browser.test_offline import INDEXEDDB_JS, _all_sent, _controlled, _query, _wait_db, _wait_items
+from tests.browser.test_offline import (
+    INDEXEDDB_JS,
+    RAW_OUTBOX_JS,
+    _all_sent,
+    _controlled,
+    _query,
+    _wait_db,
+    _wait_items,
+)
 
 NOTE = "受害人周敏本人签收，情绪稳定"
 VISIT_NOTE = "查访周敏住处，前夫未再上门"
@@ -70,6 +78,8 @@ def test_delivery_and_follow_up_recorded_offline_arrive_once_sealed(new_phone, l
     for store in page.evaluate(INDEXEDDB_JS):
         for secret in (NOTE, VISIT_NOTE, "周敏"):
             assert secret not in store["json"], f"{secret!r} readable in IndexedDB {store['store']}"
+    [photo] = [photo for raw in page.evaluate(RAW_OUTBOX_JS) for photo in raw["photos"]]
+    assert photo["head"] != [0xFF, 0xD8, 0xFF] and "JFIF" not in photo["text"]  # the receipt, sealed
 
     page.context.set_offline(False)
     page.goto("/outbox")

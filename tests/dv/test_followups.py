@@ -5,12 +5,14 @@ the lifecycle's grade step and alerts the task force."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from tests.dv.conftest import issued_letter, letter_input
+from webapp.audit.models import AuditEntry
 from webapp.dv.models import FollowUp, WarningLetter
 from webapp.dv.services import decide_letter, request_letter
 from webapp.dv.sweep import followups_due
@@ -133,3 +135,36 @@ def test_the_schedule_follows_the_configured_days(app, cast, make_client):
         (3, timedelta(days=3), True),
         (14, timedelta(days=14), True),
     ]
+
+
+def test_two_people_recording_one_visit_at_once_record_it_once(cast, make_client):
+    """The task force on the page and a supervisor at the same moment, with different findings: one
+    recording stands (and only its finding alerts), the other is told the visit is recorded."""
+    letter = issued_letter(cast)
+    followup = letter.followups[0]
+    page = f"/dv/followups/{followup.id}"
+    people = [cast.browser(make_client(), who) for who in ("dvteam", "supervisor")]
+    tokens = [person.token(page) for person in people]
+    start, statuses = threading.Barrier(2), {}
+
+    def record_it(person, token: str, recurred: str) -> None:
+        start.wait()
+        statuses[recurred] = person.client.post(page, data={
+            "csrf_token": token, "followup_id": str(followup.id), "recurred": recurred, "note": recurred,
+        }).status_code
+
+    threads = [threading.Thread(target=record_it, args=(people[0], tokens[0], "yes")),
+               threading.Thread(target=record_it, args=(people[1], tokens[1], "no"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses.values()) == [303, 409], statuses
+    db.session.expire_all()
+    stored = db.session.get(FollowUp, followup.id)
+    winner = next(answer for answer, status in statuses.items() if status == 303)
+    assert (stored.note, stored.recurred) == (winner, winner == "yes")
+    recordings = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "dv_followup", AuditEntry.object_id == followup.id)).all()
+    assert len(recordings) == 1
+    assert bool(_notes("dv_recurrence")) == (winner == "yes")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from tests.dv.conftest import issued_letter
 from webapp.audit.models import AuditEntry
-from webapp.dv.letter import letter_text
+from webapp.dv.letter import build_pdf, letter_text, sha256_hex
 from webapp.dv.models import Delivery, LetterStatus, WarningLetter
 from webapp.dv.services import successor_of
 from webapp.extensions import db
@@ -190,3 +191,30 @@ def test_the_requester_cannot_approve_their_own_letter(cast, make_client):
     other = cast.browser(make_client(), "supervisor2")
     assert other.post(f"{page}/approve", {}, from_page=page).status_code == 303
     assert snapshot(letter.id)["status"] == LetterStatus.APPROVED
+
+
+def test_the_stored_pdf_is_the_letter_as_printed(cast, make_client):
+    """The hash on the print is the stored PDF's, and that PDF says exactly what the letter's stored
+    fields say: made again from them it is the same bytes (a PDF of other words, or a print page of
+    other words than the PDF, would not be)."""
+    letter = issued_letter(cast)
+    text = letter_text(letter, cast.station.name)
+    assert build_pdf(text) == letter.pdf and sha256_hex(letter.pdf) == letter.pdf_sha256
+    assert build_pdf(letter_text(issued_letter(cast, facts="另一件事"), cast.station.name)) != letter.pdf
+    printed = cast.browser(make_client(), "dvteam").client.get(f"/dv/letters/{letter.id}/print")
+    body = printed.get_data(as_text=True)
+    assert f'<code id="pdf-sha256">{letter.pdf_sha256}</code>' in body
+    for line in (text.title, text.number_line, *text.paragraphs, text.date_line):
+        assert escape(line) in body, line
+
+
+def test_opening_a_correction_form_is_an_audited_view_of_the_letter(cast, make_client):
+    """The correction form shows the issued letter's names, ID number and facts: opening it is a view
+    of the letter, in the audit log like the letter's own page."""
+    letter = issued_letter(cast)
+    team = cast.browser(make_client(), "dvteam")
+    page = team.client.get(f"/dv/leads/{cast.lead.id}/letters/new?supersedes={letter.id}")
+    assert page.status_code == 200 and letter.abuser_id_number in page.get_data(as_text=True)
+    views = db.session.scalars(select(AuditEntry.actor_id).where(
+        AuditEntry.action == "dv_letter_view", AuditEntry.object_id == letter.id)).all()
+    assert views == [cast.dvteam.id]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import timedelta
 
 from PIL import Image
@@ -138,3 +139,20 @@ def test_request_approve_issue_print_deliver_follow_up(cast, make_client):
         "dv_delivery_photo",
         "dv_letter_view",
     } <= actions
+
+
+def _required_boxes(page: str, name: str) -> tuple[int, int]:
+    """(checkboxes named `name`, those of them the browser would insist on)."""
+    boxes = re.findall(rf'<input [^>]*name="{name}"[^>]*type="checkbox"[^>]*>', page)
+    return len(boxes), sum(1 for box in boxes if re.search(r"\brequired\b", box))
+
+
+def test_a_browser_can_send_the_request_with_one_evidence_box_ticked(cast, make_client):
+    """"At least one evidence item" is the server's check: a `required` on each box would make the
+    browser refuse the form until all ten were ticked (the letter could not be requested)."""
+    team = cast.browser(make_client(), "dvteam")
+    page = team.client.get(f"/dv/leads/{cast.lead.id}/letters/new").get_data(as_text=True)
+    assert _required_boxes(page, "evidence") == (10, 0)
+    assert re.search(r'<input [^>]*name="abuser_name"[^>]*required', page)  # plain fields keep it
+    refused = team.post(f"/dv/leads/{cast.lead.id}/letters/new", {**REQUEST, "evidence": []})
+    assert refused.status_code == 422 and db.session.scalar(select(WarningLetter.id)) is None

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -226,3 +227,11 @@ def test_admin_pages_are_for_admins_only(client, station, role):
     response = client.post("/admin/communities/new", data={**community_form(), "csrf_token": token})
     assert response.status_code == 403
     assert count(Community) == 1
+
+
+def test_the_roles_boxes_do_not_each_demand_a_tick(admin):
+    """A person needs at least one role, not all of them: no role box is `required` in the page
+    (a browser would refuse the form until every box was ticked)."""
+    page = admin.client.get("/admin/users/new").get_data(as_text=True)
+    boxes = re.findall(r'<input [^>]*name="roles"[^>]*>', page)
+    assert boxes and not [box for box in boxes if re.search(r"\brequired\b", box)]

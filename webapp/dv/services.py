@@ -343,12 +343,25 @@ def record_followup(
     if uuid and db.session.scalar(select(FollowUp.id).where(FollowUp.uuid == uuid)) is not None:
         raise DvError("uuid_taken", status=409)
     now = utcnow()
-    followup.uuid = uuid or str(uuid_module.uuid4())
-    followup.done_at = min(recorded_at or now, now + CLOCK_TOLERANCE)
-    followup.done_by_id = user.id
-    followup.recurred = recurred
-    followup.note = note.strip()[:1000]
-    db.session.flush()
+    # One conditional UPDATE: of two people recording the same visit at once, exactly one wins and
+    # the other is told it is recorded (checking done_at first let both write, and both alert).
+    claimed = db.session.execute(
+        update(FollowUp)
+        .where(FollowUp.id == followup.id, FollowUp.done_at.is_(None))
+        .values(
+            uuid=uuid or str(uuid_module.uuid4()),
+            done_at=min(recorded_at or now, now + CLOCK_TOLERANCE),
+            done_by_id=user.id,
+            recurred=recurred,
+            note=note.strip()[:1000],
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(followup)
+    if not claimed:
+        if uuid and followup.uuid == uuid:
+            return followup, False
+        raise DvError("already_done", status=409)
     audit(user, "dv_followup", "dv_followup", followup.id, address, recurred=recurred)
     if recurred:
         violence_recurred.send(followup, actor=user, at=now)

@@ -75,7 +75,9 @@ def request_new(lead_id: int):
         if supersedes is None or supersedes.lead_id != lead.id:
             abort(404)
         if not form.is_submitted():
-            _prefill(form, supersedes)
+            _prefill(form, supersedes)  # the letter's every word, in the form: a view, audited
+            audit(current_user, "dv_letter_view", "dv_letter", supersedes.id, _address(), form="correction")
+            db.session.commit()
     if form.validate_on_submit():
         try:
             letter = request_letter(current_user, lead, _letter_input(form), supersedes, _address())

@@ -23,8 +23,17 @@ CODE_PATTERN = Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - and _ 
 
 
 class MultiCheckboxField(SelectMultipleField):
+    """One checkbox per choice. A required field means "tick at least one", which HTML cannot say:
+    a box marked `required` must itself be ticked, so a browser would refuse the form until every
+    box was. No box carries it; the field's validators still check the choice on the server."""
+
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+    def __iter__(self):
+        for option in super().__iter__():
+            option.flags.required = False  # each option shares the field's validators, and so its flag
+            yield option
 
 
 class BoundaryField(TextAreaField):
