@@ -176,7 +176,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # Writers queue for the one write lock. 5 s was too short on a busy 2-core machine: fifty
+        # warning letters issued at once (each renders its PDF holding the lock, as its number is
+        # printed on it) or a few phones' photo batches queue longer, and the last ones failed
+        # "database is locked". 20 s stays under gunicorn's 30 s worker timeout.
+        cursor.execute("PRAGMA busy_timeout=20000")
         cursor.close()
         # The driver opens a transaction before the first write; make that BEGIN IMMEDIATE, so
         # a second writer waits for the lock (busy_timeout) instead of failing at once.
