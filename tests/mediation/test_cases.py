@@ -555,3 +555,19 @@ def test_the_panel_prefers_who_is_on_duty(client, cast):
     db.session.commit()
     assert services.propose_panel(case, at)[2].id == cast["lawyer"]  # on duty then
     assert services.propose_panel(case, at + timedelta(hours=6))[2].id == early.id  # nobody on duty: by name
+
+
+def test_the_case_page_speaks_of_mediation_not_of_other_teams_work(client, cast):
+    """The case's words are mediation's own: msgids shared with the youth team's assistance sessions
+    and the return visit's result read 帮扶记录 / 记录帮扶 / 回访结果 on a mediation case."""
+    lead_id = _accepted_lead(cast)
+    officer = _signed_in(client, "officer")
+    officer.post(f"/mediation/open/{lead_id}", {"origin": "on_request"})
+    case_id = _case_id(lead_id)
+    assert _session(officer, case_id, cast, private="y").status_code == 303
+    page = client.get(f"/mediation/{case_id}").get_data(as_text=True)
+    form = client.get(f"/mediation/{case_id}/sessions/new").get_data(as_text=True)
+    for wrong in ("帮扶", "回访", "不公开信息"):
+        assert wrong not in page and wrong not in form, wrong
+    assert "调解会议" in page and "背对背调解" in page and "会议结果" in page
+    assert "记录调解会议" in form
