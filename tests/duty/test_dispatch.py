@@ -111,9 +111,14 @@ def test_the_offer_page_shows_what_a_mediator_needs_and_nothing_personal(cast):
     assert "110-20261130-0001" in body and 'name="decision"' in body
     for private in ("章大海", "13955550001", "和平里", "secretword"):
         assert private not in body
-    # Not offered to them: the call does not exist for them (mediator off duty, an officer).
+    # Not offered to them: the call does not exist for them (mediator off duty, another officer).
+    make_user(cast.station, Role.OFFICER, username="d_officer2")
+    commit()
     assert phone(cast.app, "d_med3").client.get(f"/duty/calls/{call.id}").status_code == 404
-    assert phone(cast.app, "d_officer").client.get(f"/duty/calls/{call.id}").status_code == 404
+    assert phone(cast.app, "d_officer2").client.get(f"/duty/calls/{call.id}").status_code == 404
+    # The officer handling the lead sees it (who is coming), without the answer form.
+    handler = phone(cast.app, "d_officer").client.get(f"/duty/calls/{call.id}")
+    assert handler.status_code == 200 and 'name="decision"' not in handler.get_data(as_text=True)
     assert phone(cast.app, "d_sup0").client.get(f"/duty/calls/{call.id}").status_code == 200
 
 
@@ -127,6 +132,7 @@ def test_a_decline_passes_to_the_next_and_an_accept_settles_it(cast):
     assert offers(call) == [(one, OfferState.DECLINED), (two, OfferState.OFFERED)]
     assert db.session.scalar(select(DispatchOffer.reason).where(DispatchOffer.user_id == one)) == "在医院陪护"
     assert len(inbox(cast.mediators[1])) == 1
+    assert inbox(cast.officer, dispatch.COMING) == []  # nobody is coming yet
     # The first cannot answer again; their page no longer offers the choice.
     again = first.post(f"{path}/answer", {"decision": "accept"}, from_page=path)
     assert again.status_code == 409
@@ -137,6 +143,12 @@ def test_a_decline_passes_to_the_next_and_an_accept_settles_it(cast):
     assert call.state == CallState.ACCEPTED and call.accepted_by_id == cast.mediators[1].id
     assert offers(call)[-1] == (cast.mediators[1].id, OfferState.ACCEPTED)
     assert len(offers(call)) == 2 and inbox(cast.mediators[2]) == []
+    # The officer with the call's lead is told a mediator is coming, in neutral words, and the call
+    # page names who.
+    [coming] = inbox(cast.officer, dispatch.COMING)
+    assert coming.link == path and "章" not in coming.text and "和平里" not in coming.text
+    officer_page = phone(cast.app, "d_officer").client.get(path).get_data(as_text=True)
+    assert cast.mediators[1].display_name in officer_page.split("<main", 1)[1]
 
 
 def test_no_answer_in_time_passes_to_the_next_once(cast):
