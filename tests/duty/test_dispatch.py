@@ -275,3 +275,20 @@ def test_a_decline_racing_the_timeout_leaves_exactly_one_open_offer(cast):
     assert len(inbox(db.session.get(User, second))) == 4
     assert db.session.scalar(select(func.count()).select_from(DispatchOffer)
                              .where(DispatchOffer.state == OfferState.OFFERED.value)) == 4
+
+
+def test_a_call_waiting_for_a_mediator_heads_their_home_until_they_answer(cast):
+    """The offer passes on within minutes: the mediator who opens Beatbook (not the notification)
+    must find it first; the next on duty does not see it until it is theirs."""
+    call = call_of(cast.call_in(summary="楼道争吵 secretword"))
+    first, second = phone(cast.app, "d_med0"), phone(cast.app, "d_med1")
+    path = f"/duty/calls/{call.id}"
+    home = first.client.get("/home/mediation").get_data(as_text=True)
+    rows = home.split('id="dispatch-rows"')[1].split("</ul>")[0]
+    assert f'href="{path}"' in rows and cast.community.name in rows
+    assert home.index('id="dispatch-rows"') < home.index('id="session-rows"')
+    assert "secretword" not in home and "章大海" not in home
+    assert path not in second.client.get("/home/mediation").get_data(as_text=True)
+    first.post(f"{path}/answer", {"decision": "decline"}, from_page=path)
+    assert path not in first.client.get("/home/mediation").get_data(as_text=True)
+    assert f'href="{path}"' in second.client.get("/home/mediation").get_data(as_text=True)

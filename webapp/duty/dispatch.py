@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from webapp import notices
 from webapp.duty.models import CallState, DispatchCall, DispatchOffer, OfferState
@@ -66,6 +67,15 @@ def open_offer(call: DispatchCall) -> DispatchOffer | None:
 def offers_of(call: DispatchCall) -> list[DispatchOffer]:
     return list(db.session.scalars(
         select(DispatchOffer).where(DispatchOffer.call_id == call.id).order_by(DispatchOffer.position)))
+
+
+def waiting_for(person) -> list[DispatchCall]:
+    """The calls whose open offer is `person`'s, oldest first: what their home puts at the top."""
+    return list(db.session.scalars(
+        select(DispatchCall).join(DispatchOffer, DispatchOffer.call_id == DispatchCall.id)
+        .where(DispatchOffer.user_id == person.id, DispatchOffer.state == OfferState.OFFERED.value)
+        .options(selectinload(DispatchCall.lead).selectinload(Lead.community))
+        .order_by(DispatchOffer.offered_at, DispatchOffer.id)))
 
 
 def _offer_next(call: DispatchCall, now: datetime) -> DispatchOffer | None:
