@@ -44,4 +44,5 @@ def test_demo_logins_name_the_mediator_a_call_would_reach_now(app_ctx):
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     first = on_duty(the_station(), utcnow(), Role.MEDIATOR)[0]
     line = runner.invoke(args=["demo", "logins"]).output.splitlines()[-1]
-    assert line.startswith("Mediators on duty now") and line.split(": ", 1)[1].split(", ")[0] == first.username
+    assert line.startswith("Mediators on duty now")
+    assert line.split(": ", 1)[1].split(", ")[0] == first.username
