@@ -583,7 +583,8 @@ def test_copies_handed_out_and_terms_performed_are_kept_beside_the_signed_agreem
     services.add_member(case, db.session.get(User, cast["mediator"]), services.MemberRole.MEDIATOR)
     today = utcnow().astimezone(STATION_TZ).date()
     services.save_agreement(case, services.AgreementInput(
-        parties="甲乙", facts="事实", issues="争议", responsibilities="责任", terms="条款", performance="转账",
+        parties="甲乙", facts="事实", issues="争议", responsibilities="责任", terms="条款",
+        performance="转账",
         perform_by=today, performance_terms=[(today, "支付3000元"), (today + timedelta(days=9), "修好水管")]))
     services.sign_agreement(case, ["甲", "乙"], db.session.get(User, cast["mediator"]))
     db.session.commit()
