@@ -149,6 +149,8 @@ def test_a_decline_passes_to_the_next_and_an_accept_settles_it(cast):
     assert coming.link == path and "章" not in coming.text and "和平里" not in coming.text
     officer_page = phone(cast.app, "d_officer").client.get(path).get_data(as_text=True)
     assert cast.mediators[1].display_name in officer_page.split("<main", 1)[1]
+    assert "tells you the place" not in officer_page  # that is said to the mediator
+    assert "tells you the place" in second.client.get(path).get_data(as_text=True)
 
 
 def test_no_answer_in_time_passes_to_the_next_once(cast):
