@@ -12,12 +12,14 @@ from webapp.demo.experts import load_demo_experts
 from webapp.demo.leads import load_demo_leads
 from webapp.demo.services import load_demo_station, station_exists
 from webapp.demo.youth import load_demo_youth
+from webapp.duty.services import on_duty
 from webapp.extensions import db
 from webapp.leads.deadlines import parse_deadlines
 from webapp.ops.cli import backup, restore
 from webapp.org import services as org
 from webapp.org.labels import role_label
 from webapp.org.models import Community, Role
+from webapp.timeutil import utcnow
 
 
 def register_commands(app: Flask) -> None:
@@ -106,6 +108,12 @@ def demo_logins() -> None:
         with current_app.test_request_context():
             label = role_label(role)
         click.echo(f"  {username:<12} {role.value:<11} {label}")
+    if station_exists():
+        # The roster changes at 08:00 and 20:00: a 110 dispute call goes to whoever is on duty, often
+        # not the `mediator` above, and a tester signed in as someone else would see nothing arrive.
+        mediators = on_duty(org.the_station(), utcnow(), Role.MEDIATOR)
+        click.echo("Mediators on duty now (a 110 dispute call goes to the first): "
+                   + (", ".join(person.username for person in mediators) or "nobody"))
 
 
 @click.group(help="Manage people.")

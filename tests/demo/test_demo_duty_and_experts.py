@@ -35,3 +35,14 @@ def test_the_demo_roster_pool_and_dispatch(app_ctx):
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "0 shifts added" in again.output and "0 experts added" in again.output
     assert {model: _count(model) for model in counts} == counts
+
+
+def test_demo_logins_name_the_mediator_a_call_would_reach_now(app_ctx):
+    """Nights are 郑国平's (`mediator3`, not in the one-login-per-role list): the logins say who a
+    110 dispute call goes to at this hour, so a tester signs in as them."""
+    runner = app_ctx.test_cli_runner()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    first = on_duty(the_station(), utcnow(), Role.MEDIATOR)[0]
+    line = runner.invoke(args=["demo", "logins"]).output.splitlines()[-1]
+    assert line.startswith("Mediators on duty now")
+    assert line.split(": ", 1)[1].split(", ")[0] == first.username

@@ -112,9 +112,14 @@ def test_the_offer_page_shows_what_a_mediator_needs_and_nothing_personal(cast):
     assert "110-20261130-0001" in body and 'name="decision"' in body
     for private in ("章大海", "13955550001", "和平里", "secretword"):
         assert private not in body
-    # Not offered to them: the call does not exist for them (mediator off duty, an officer).
+    # Not offered to them: the call does not exist for them (mediator off duty, another officer).
+    make_user(cast.station, Role.OFFICER, username="d_officer2")
+    commit()
     assert phone(cast.app, "d_med3").client.get(f"/duty/calls/{call.id}").status_code == 404
-    assert phone(cast.app, "d_officer").client.get(f"/duty/calls/{call.id}").status_code == 404
+    assert phone(cast.app, "d_officer2").client.get(f"/duty/calls/{call.id}").status_code == 404
+    # The officer handling the lead sees it (who is coming), without the answer form.
+    handler = phone(cast.app, "d_officer").client.get(f"/duty/calls/{call.id}")
+    assert handler.status_code == 200 and 'name="decision"' not in handler.get_data(as_text=True)
     assert phone(cast.app, "d_sup0").client.get(f"/duty/calls/{call.id}").status_code == 200
 
 
@@ -128,6 +133,7 @@ def test_a_decline_passes_to_the_next_and_an_accept_settles_it(cast):
     assert offers(call) == [(one, OfferState.DECLINED), (two, OfferState.OFFERED)]
     assert db.session.scalar(select(DispatchOffer.reason).where(DispatchOffer.user_id == one)) == "在医院陪护"
     assert len(inbox(cast.mediators[1])) == 1
+    assert inbox(cast.officer, dispatch.COMING) == []  # nobody is coming yet
     # The first cannot answer again; their page no longer offers the choice.
     again = first.post(f"{path}/answer", {"decision": "accept"}, from_page=path)
     assert again.status_code == 409
@@ -138,6 +144,14 @@ def test_a_decline_passes_to_the_next_and_an_accept_settles_it(cast):
     assert call.state == CallState.ACCEPTED and call.accepted_by_id == cast.mediators[1].id
     assert offers(call)[-1] == (cast.mediators[1].id, OfferState.ACCEPTED)
     assert len(offers(call)) == 2 and inbox(cast.mediators[2]) == []
+    # The officer with the call's lead is told a mediator is coming, in neutral words, and the call
+    # page names who.
+    [coming] = inbox(cast.officer, dispatch.COMING)
+    assert coming.link == path and "章" not in coming.text and "和平里" not in coming.text
+    officer_page = phone(cast.app, "d_officer").client.get(path).get_data(as_text=True)
+    assert cast.mediators[1].display_name in officer_page.split("<main", 1)[1]
+    assert "tells you the place" not in officer_page  # that is said to the mediator
+    assert "tells you the place" in second.client.get(path).get_data(as_text=True)
 
 
 def test_no_answer_in_time_passes_to_the_next_once(cast):
@@ -264,3 +278,20 @@ def test_a_decline_racing_the_timeout_leaves_exactly_one_open_offer(cast):
     assert len(inbox(db.session.get(User, second))) == 4
     assert db.session.scalar(select(func.count()).select_from(DispatchOffer)
                              .where(DispatchOffer.state == OfferState.OFFERED.value)) == 4
+
+
+def test_a_call_waiting_for_a_mediator_heads_their_home_until_they_answer(cast):
+    """The offer passes on within minutes: the mediator who opens Beatbook (not the notification)
+    must find it first; the next on duty does not see it until it is theirs."""
+    call = call_of(cast.call_in(summary="楼道争吵 secretword"))
+    first, second = phone(cast.app, "d_med0"), phone(cast.app, "d_med1")
+    path = f"/duty/calls/{call.id}"
+    home = first.client.get("/home/mediation").get_data(as_text=True)
+    rows = home.split('id="dispatch-rows"')[1].split("</ul>")[0]
+    assert f'href="{path}"' in rows and cast.community.name in rows
+    assert home.index('id="dispatch-rows"') < home.index('id="session-rows"')
+    assert "secretword" not in home and "章大海" not in home
+    assert path not in second.client.get("/home/mediation").get_data(as_text=True)
+    first.post(f"{path}/answer", {"decision": "decline"}, from_page=path)
+    assert path not in first.client.get("/home/mediation").get_data(as_text=True)
+    assert f'href="{path}"' in second.client.get("/home/mediation").get_data(as_text=True)

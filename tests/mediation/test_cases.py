@@ -22,6 +22,7 @@ from webapp.leads.services import LeadInput, PartyInput, register_lead
 from webapp.mediation import figures, pdf, services
 from webapp.mediation.models import (
     Agreement,
+    AgreementCopy,
     GuideTick,
     MediationCase,
     MediationSession,
@@ -555,3 +556,52 @@ def test_the_panel_prefers_who_is_on_duty(client, cast):
     db.session.commit()
     assert services.propose_panel(case, at)[2].id == cast["lawyer"]  # on duty then
     assert services.propose_panel(case, at + timedelta(hours=6))[2].id == early.id  # nobody on duty: by name
+
+
+def test_the_case_page_speaks_of_mediation_not_of_other_teams_work(client, cast):
+    """The case's words are mediation's own: msgids shared with the youth team's assistance sessions
+    and the return visit's result read 帮扶记录 / 记录帮扶 / 回访结果 on a mediation case."""
+    lead_id = _accepted_lead(cast)
+    officer = _signed_in(client, "officer")
+    officer.post(f"/mediation/open/{lead_id}", {"origin": "on_request"})
+    case_id = _case_id(lead_id)
+    assert _session(officer, case_id, cast, private="y").status_code == 303
+    page = client.get(f"/mediation/{case_id}").get_data(as_text=True)
+    form = client.get(f"/mediation/{case_id}/sessions/new").get_data(as_text=True)
+    for wrong in ("帮扶", "回访", "不公开信息"):
+        assert wrong not in page and wrong not in form, wrong
+    assert "调解会议" in page and "背对背调解" in page and "会议结果" in page
+    assert "记录调解会议" in form
+
+
+def test_copies_handed_out_and_terms_performed_are_kept_beside_the_signed_agreement(client, cast):
+    """After signing, the only records are beside the agreement: who got a copy, which term was
+    performed; a performed term leaves the officer's work; the PDF and its hash never change."""
+    lead_id = _accepted_lead(cast)
+    officer = db.session.get(User, cast["officer"])
+    case = services.open_case(db.session.get(Lead, lead_id), officer, "on_request")
+    services.add_member(case, db.session.get(User, cast["mediator"]), services.MemberRole.MEDIATOR)
+    today = utcnow().astimezone(STATION_TZ).date()
+    services.save_agreement(case, services.AgreementInput(
+        parties="甲乙", facts="事实", issues="争议", responsibilities="责任", terms="条款",
+        performance="转账",
+        perform_by=today, performance_terms=[(today, "支付3000元"), (today + timedelta(days=9), "修好水管")]))
+    services.sign_agreement(case, ["甲", "乙"], db.session.get(User, cast["mediator"]))
+    db.session.commit()
+    case_id, pdf_before, hash_before = case.id, case.agreement.pdf, case.agreement.pdf_sha256
+    due = db.session.scalar(select(PerformanceTerm).where(PerformanceTerm.description == "支付3000元"))
+    assert [term.id for term in services.terms_for(officer, today)] == [due.id]
+
+    person = _signed_in(client, "officer")
+    page = f"/mediation/{case_id}"
+    assert person.post(f"{page}/agreement/copies", {"recipient": "王秀英"}, from_page=page).status_code == 303
+    assert person.post(f"{page}/agreement/performed", {"term_id": str(due.id), "note": "已转账"},
+                       from_page=page).status_code == 303
+    db.session.expire_all()
+    agreement = db.session.get(Agreement, case.agreement.id)
+    assert [copy.recipient for copy in db.session.scalars(select(AgreementCopy))] == ["王秀英"]
+    assert db.session.get(PerformanceTerm, due.id).done_at is not None
+    assert services.terms_for(db.session.get(User, cast["officer"]), today) == []
+    assert (agreement.pdf, agreement.pdf_sha256) == (pdf_before, hash_before)
+    shown = client.get(page).get_data(as_text=True)
+    assert "王秀英" in shown

@@ -84,6 +84,20 @@ def test_a_submission_becomes_a_routed_lead_with_source_online(station, client):
     assert other != code
 
 
+@pytest.mark.parametrize("written", ["139 1234 5678", "139-1234-5678", " 13912345678 "])
+def test_a_mobile_written_in_groups_is_taken_as_its_digits(station, client, written):
+    """Residents copy a number as it is printed (3-4-4): it is a mobile, not "enter 11 digits"."""
+    assert submit(client, form(station, phone=written)).status_code == 200
+    [party] = db.session.scalar(select(Lead)).parties
+    assert party.phone == "13912345678"
+
+
+@pytest.mark.parametrize("written", ["1391 2345 678", "139  1234 5678", "139-1234-567"])
+def test_a_mobile_in_odd_groups_is_still_refused(station, client, written):
+    assert submit(client, form(station, phone=written)).status_code == 422
+    assert leads() == 0
+
+
 def test_the_officer_sees_the_phone_masked(station, client, make_client):
     submit(client, form(station))
     lead = db.session.scalar(select(Lead))

@@ -1,8 +1,9 @@
 """Who may see and do what with the on-duty roster and dispatches.
 
 The roster is the station staff's (officers, supervisors, mediators, lawyers); supervisors edit it.
-A dispatch is seen by the people it was offered to and the station's supervisors, nobody else;
-only the holder of its open offer answers it.
+A dispatch is seen by the people it was offered to, the officer handling its lead (who is told when
+a mediator is coming) and the station's supervisors, nobody else; only the holder of its open offer
+answers it. The page names no party, phone or address, so it shows the officer nothing new.
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ def station_shift(user: User, shift_id: int) -> DutyShift:
 
 
 def find_call(user: User, call_id: int) -> DispatchCall | None:
-    """The dispatch if it was offered to `user` or they supervise its station, else None."""
+    """The dispatch if it was offered to `user`, its lead is theirs to handle or they supervise its
+    station, else None."""
     if not user.is_authenticated or not 0 < call_id <= MAX_ID:
         return None
     call = db.session.get(DispatchCall, call_id)
     if call is None or call.station_id != user.station_id:
         return None
-    if user.has_role(Role.SUPERVISOR):
+    if user.has_role(Role.SUPERVISOR) or call.lead.assignee_id == user.id:
         return call
     offered = db.session.scalar(select(DispatchOffer.id).where(
         DispatchOffer.call_id == call.id, DispatchOffer.user_id == user.id).limit(1))

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from webapp import notices
 from webapp.duty.models import CallState, DispatchCall, DispatchOffer, OfferState
@@ -27,11 +28,12 @@ from webapp.org.models import Role, Station
 from webapp.org.services import people_with_role
 from webapp.timeutil import utcnow
 
-DISPATCH, UNANSWERED = "dispatch", "dispatch_unanswered"
+DISPATCH, UNANSWERED, COMING = "dispatch", "dispatch_unanswered", "dispatch_accepted"
 # Neutral words only: no place, names or details in a notification.
 notices.register_kinds({
     DISPATCH: _l("Go with police: a dispute call needs a mediator"),
     UNANSWERED: _l("A dispute call has no mediator on duty"),
+    COMING: _l("A mediator on duty is going with you"),
 })
 
 
@@ -65,6 +67,15 @@ def open_offer(call: DispatchCall) -> DispatchOffer | None:
 def offers_of(call: DispatchCall) -> list[DispatchOffer]:
     return list(db.session.scalars(
         select(DispatchOffer).where(DispatchOffer.call_id == call.id).order_by(DispatchOffer.position)))
+
+
+def waiting_for(person) -> list[DispatchCall]:
+    """The calls whose open offer is `person`'s, oldest first: what their home puts at the top."""
+    return list(db.session.scalars(
+        select(DispatchCall).join(DispatchOffer, DispatchOffer.call_id == DispatchCall.id)
+        .where(DispatchOffer.user_id == person.id, DispatchOffer.state == OfferState.OFFERED.value)
+        .options(selectinload(DispatchCall.lead).selectinload(Lead.community))
+        .order_by(DispatchOffer.offered_at, DispatchOffer.id)))
 
 
 def _offer_next(call: DispatchCall, now: datetime) -> DispatchOffer | None:
@@ -118,9 +129,22 @@ def answer(call: DispatchCall, person, accept: bool, reason: str, now: datetime)
         call.state = CallState.ACCEPTED.value
         call.accepted_by_id = person.id
         db.session.flush()
+        _tell_the_officer(call)
     else:
         _offer_next(call, now)
     return offer
+
+
+def _tell_the_officer(call: DispatchCall) -> None:
+    """The officer handling the call's lead learns that a mediator is coming (and who, on the call
+    page): without it the police on the way could not count on them or know whom to meet."""
+    officer = call.lead.assignee
+    if officer is None:  # still in the intake queue: the supervisors see the call page already
+        return
+    notices.announce([officer], notices.Notice(
+        kind=COMING, subject_kind="dispatch", subject_id=call.id,
+        link=notices.link_to("duty.call", call_id=call.id),
+        text=_l("Dispatch #%(id)s: a mediator on duty is coming — open Beatbook.", id=call.id)))
 
 
 def time_out(offer_id: int, now: datetime) -> bool:

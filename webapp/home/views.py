@@ -8,6 +8,7 @@ from flask import Response, url_for
 from flask_login import current_user
 
 from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
+from webapp.duty.dispatch import waiting_for
 from webapp.dv import queries as dv_queries
 from webapp.dv.figures import dv_figures
 from webapp.dv.models import LetterStatus
@@ -141,16 +142,18 @@ def _start_of_year(now: datetime) -> datetime:
 @bp.route("/mediation", endpoint="mediation")
 @roles_required(*MEDIATION_ROLES)
 def mediation_home():
-    """Mediators (prosecutor-mediators too) and lawyers: their sessions, soonest first, then their cases,
-    open ones first."""
+    """Mediators (prosecutor-mediators too) and lawyers: a 110 call waiting for their answer first (it
+    passes on within minutes), then their sessions, soonest first, then their cases, open ones first."""
     now = utcnow()
     then = _last_visit(now)
+    calls = waiting_for(current_user)
     sessions = mediation.upcoming_sessions(current_user, now)
     cases = mediation.cases_of(current_user)
     return _shown(readable_offline(render_page(
         "home/mediation.html", block="session_rows", now=now, seen=then,
-        since=since(then, [session.recorded_at for session in sessions] + [case.opened_at for case in cases]),
-        sessions=sessions, cases=cases)))
+        since=since(then, [session.recorded_at for session in sessions] + [case.opened_at for case in cases]
+                    + [call.created_at for call in calls]),
+        calls=calls, sessions=sessions, cases=cases)))
 
 
 @bp.route("/dv-team")

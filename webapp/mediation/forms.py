@@ -90,7 +90,8 @@ class SessionForm(AppForm):
     attendees = TextAreaField(_l("Who came"), validators=[Optional(), Length(max=TEXT_MAX)])
     statements = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=TEXT_MAX)])
     private = BooleanField(_l("Private session (a party heard alone)"))
-    result = SelectField(_l("Result"), choices=_choices(SESSION_RESULT_LABELS), validators=[DataRequired()])
+    result = SelectField(_l("Outcome of the meeting"), choices=_choices(SESSION_RESULT_LABELS),
+                         validators=[DataRequired()])
     terms = TextAreaField(_l("Terms agreed"), validators=[Optional(), Length(max=TEXT_MAX)])
     failure_reason = TextAreaField(_l("Why it failed"), validators=[Optional(), Length(max=1000)])
     next_step = StringField(_l("Next step"), validators=[Optional(), Length(max=500)])

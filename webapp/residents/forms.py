@@ -16,8 +16,9 @@ from webapp.org.services import communities
 # A short list a resident can choose from on a phone; the officer may re-categorise.
 RESIDENT_CATEGORIES = ("neighbour", "marriage_family", "property_management", "housing_homestead",
                        "labour", "consumer", "debt", "damage_compensation", "traffic_accident", "other")
-# Mainland mobile (11 digits), or a landline with its area code (spaces and dashes allowed).
-PHONE = Regexp(r"^\s*(1[3-9]\d{9}|0\d{2,3}[-\s]?\d{7,8})\s*$",
+# Mainland mobile (11 digits, also written 3-4-4 as on a card: 138 0000 1234), or a landline with its
+# area code; spaces and dashes are allowed where people put them (the service drops them).
+PHONE = Regexp(r"^\s*(1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}|0\d{2,3}[-\s]?\d{7,8})\s*$",
                message=_l("Enter a mobile number (11 digits) or a landline with its area code."))
 
 
