@@ -174,7 +174,8 @@ def register_lead(reporter: User, data: LeadInput, deadlines: dict[Risk, Deadlin
     _route(lead, destination, now)
     _share_with_teams(lead, now)
     db.session.add(lead)
-    g.setdefault(_BY_UUID, {})[lead.uuid] = lead
+    if (known := g.get(_BY_UUID)) is not None:  # a /sync batch's look-up: a replay in it finds this
+        known[lead.uuid] = lead
     # One INSERT with the lead as routed; the listeners need its id: they run after the flush (in a
     # /sync batch, after the batch's one flush).
     once_flushed(lambda: lead_registered.send(lead, routed=destination.routable, at=now))
