@@ -5,6 +5,7 @@ force and supervisors see it."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -170,3 +171,32 @@ def test_a_supervisor_of_another_station_sees_nothing(case, make_client):
     for path in _record_pages(letter, delivery, cast.lead.id):
         assert browser.client.get(path).status_code == 404
     assert f"/dv/letters/{letter.id}" not in browser.client.get("/dv/").get_data(as_text=True)
+
+
+def _listed(action_type: str) -> list[tuple[int, list[int]]]:
+    from webapp.audit.models import AuditEntry
+
+    db.session.expire_all()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "list",
+                                                          AuditEntry.object_type == action_type)
+                                 .order_by(AuditEntry.seq))
+    key = "leads" if action_type == "lead" else "letters"
+    return [(entry.actor_id, json.loads(entry.detail)[key]) for entry in entries]
+
+
+def test_lists_and_searches_that_show_dv_records_are_audited(case, make_client):
+    """Issue 10: an audit entry for every list or search that returned compartmented records."""
+    cast, letter, _ = case
+    supervisor = cast.browser(make_client(), "supervisor")
+    before = len(_listed("lead"))
+    assert supervisor.client.get("/leads/").status_code == 200
+    assert supervisor.client.get("/leads/?q=家暴").status_code == 200
+    assert _listed("lead")[before:] == [(cast.supervisor.id, [cast.lead.id])] * 2
+    assert supervisor.client.get("/dv/?q=张").status_code == 200
+    assert _listed("dv_letter") == [(cast.supervisor.id, [letter.id])]
+    # A list without them writes nothing: another officer's, or a search that misses.
+    other = cast.browser(make_client(), "officer2")
+    assert other.client.get("/leads/").status_code == 200
+    assert supervisor.client.get("/leads/?q=nothing-like-it").status_code == 200
+    assert supervisor.client.get("/dv/?q=nothing-like-it").status_code == 200
+    assert len(_listed("lead")) == before + 2 and len(_listed("dv_letter")) == 1

@@ -155,3 +155,49 @@ def test_the_people_concerned_hear_of_role_and_password_changes_in_their_inbox(c
                           _user_form(wang, ["officer", "dv_team"], password="tangerine harbour lantern"))
     changed = _inbox("password_changed")
     assert list(changed) == [wang.id] and "tangerine" not in changed[wang.id][0]
+
+
+def test_a_password_set_by_an_admin_does_not_hand_them_the_persons_guarded_roles(app_ctx, make_client):
+    """An admin who sets a DV task force member's password can sign in as them: the roles that
+    open compartments are taken away with that password and wait for a second person."""
+    station = make_station()
+    boss = make_user(station, Role.ADMIN, username="boss")
+    make_user(station, Role.SUPERVISOR, username="sup")
+    li = make_user(station, Role.OFFICER, Role.DV_TEAM, Role.YOUTH_TEAM, username="li")
+    commit()
+    admin = Browser(make_client())
+    admin.client.set_cookie("lang", "en")
+    assert admin.login("boss").status_code == 303
+    response = admin.post(f"/admin/users/{li.id}", _user_form(
+        li, ["officer", "dv_team", "youth_team"], password="tangerine harbour lantern"))
+    assert response.status_code == 303
+    assert "Waiting for a supervisor or a second admin" in admin.client.get(
+        response.headers["Location"]).get_data(as_text=True)
+    assert _roles("li") == {Role.OFFICER}
+    assert {(g.role, g.requested_by_id, g.status) for g in db.session.scalars(select(RoleGrant))} == {
+        ("dv_team", boss.id, "pending"), ("youth_team", boss.id, "pending")}
+    assert sorted(json.loads(e.detail)["role"] for e in _audit("role_removed")) == ["dv_team", "youth_team"]
+
+    as_li = Browser(make_client())
+    assert as_li.login("li", "tangerine harbour lantern").status_code == 303
+    # The sealed youth profiles are for the youth team and supervisors only.
+    assert as_li.client.get("/youth/").status_code == 403
+    # The admin cannot give them back alone; a supervisor (after asking the person) can.
+    grants = {g.role: g for g in db.session.scalars(select(RoleGrant))}
+    assert admin.post(f"/admin/role-grants/{grants['dv_team'].id}/approve",
+                      from_page="/admin/role-grants").status_code == 403
+    sup = Browser(make_client())
+    assert sup.login("sup").status_code == 303
+    assert sup.post(f"/admin/role-grants/{grants['dv_team'].id}/approve",
+                    from_page="/admin/role-grants").status_code == 303
+    assert _roles("li") == {Role.OFFICER, Role.DV_TEAM}
+    assert as_li.client.get("/youth/").status_code == 403
+
+
+def test_a_password_set_without_guarded_roles_keeps_the_roles(cast):
+    people, browsers = cast
+    wang = people["wang"]
+    browsers["boss"].post(f"/admin/users/{wang.id}",
+                          _user_form(wang, ["officer"], password="tangerine harbour lantern"))
+    assert _roles("wang") == {Role.OFFICER}
+    assert db.session.scalar(select(RoleGrant)) is None

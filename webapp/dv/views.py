@@ -58,9 +58,15 @@ def _today():
 @access.allow(can_work_dv)
 def index():
     q = request.args.get("q", "").strip()[:100]
-    return never_stored(
-        render_page("dv/index.html", block="letter_rows", q=q, letters=queries.letters(current_user, q=q))
-    )
+    letters = queries.letters(current_user, q=q)
+    response = render_page("dv/index.html", block="letter_rows", q=q, letters=letters)
+    if letters:
+        # A list or search that showed DV records is audited like opening one (docs/domain.md,
+        # Privacy 4); committed after drawing the page so its rows are not read again.
+        audit(current_user, "list", "dv_letter", letters[0].id, _address(),
+              letters=[letter.id for letter in letters], q=q)
+        db.session.commit()
+    return never_stored(response)
 
 
 @bp.route("/leads/<int:lead_id>/letters/new", methods=["GET", "POST"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -246,7 +248,7 @@ def index():
     page = queries.lead_list(current_user, filters, utcnow(), before=request.args.get("before", type=db_int))
     kept = {k: v for k, v in request.args.items() if k != "before" and v}
     next_url = url_for("leads.index", before=page.next_cursor, **kept) if page.next_cursor else None
-    return render_page(
+    response = render_page(
         "leads/index.html", block="lead_rows", page=page, filters=filters, now=utcnow(), next_url=next_url,
         communities=org.places(current_user.station_id), risk_labels=RISK_SHORT_LABELS,
         queue_counts=queries.queue_counts(current_user, utcnow())
@@ -254,6 +256,16 @@ def index():
         monthly_export=access.can_export_monthly(current_user),
         this_month=utcnow().astimezone(STATION_TZ).strftime("%Y-%m"),
     )
+    shown = [lead.id for lead in page.leads if lead.is_compartmented]
+    if shown:
+        # A list or search that showed DV or minor leads is in the audit log, like opening one
+        # (docs/domain.md, Privacy 4): who, which leads, with which filters. Committed after the
+        # page is drawn, so the rows it shows are not read again.
+        unset = asdict(queries.LeadFilters())
+        used = {k: str(v) for k, v in asdict(filters).items() if v != unset[k]}
+        audit(current_user, "list", "lead", shown[0], request.remote_addr or "", leads=shown, filters=used)
+        db.session.commit()
+    return response
 
 
 @bp.route("/mine")

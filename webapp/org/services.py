@@ -440,7 +440,16 @@ def update_user(
     if new_password:
         _check_password(new_password, user.username, display_name)
     user.display_name = display_name.strip()
-    _apply_roles(user, set(roles), actor, address)
+    wanted = set(roles)
+    # Whoever sets another person's password can sign in as them: a password set for someone who
+    # holds a guarded role would hand the setter that role alone (an admin resetting a DV task
+    # force member's password reads every DV case). Those roles are taken away with the new
+    # password and asked back for a second person to approve, who can check with the person.
+    reset_by_other = bool(new_password) and actor is not None and actor.id != user.id
+    suspended = wanted & user.roles & GUARDED_ROLES if reset_by_other else set()
+    _apply_roles(user, wanted - suspended, actor, address)
+    for role in sorted(suspended):
+        request_role(user, role, actor, address)
     user.community = community
     user.grid = grid
     user.in_volunteer_branch = in_volunteer_branch
