@@ -916,13 +916,17 @@ def test_sync_answers_follow_the_step_rules(ctx):
                               "step": step, "fields": {"version": version}})
                 allowed = user is not None and lead_step(world, user, target, step) == ALLOW
                 expected[item_id] = (allowed, f"{target} ({step})")
-            response = world.browser(persona).client.post(
-                "/sync", json={"items": items}, headers={"X-CSRFToken": world.token(persona)})
-            world.cases["POST /sync lead.step"] += len(items)
-            world.requests += 1
+            response = _post_sync(world, persona, items, "POST /sync lead.step")
             problems += _sync_problems(response, persona, user, hidden, expected)
             db.session.expire_all()
     assert problems == []
+
+
+def _post_sync(world, persona: str, items: list[dict], counted_as: str):
+    world.cases[counted_as] += len(items)
+    world.requests += 1
+    return world.browser(persona).client.post(
+        "/sync", json={"items": items}, headers={"X-CSRFToken": world.token(persona)})
 
 
 def _sync_problems(response, persona: str, user: User | None, hidden: list[str], expected: dict) -> list[str]:
@@ -959,10 +963,7 @@ def test_sync_record_kinds_follow_the_record_rules(ctx):
             allowed = (user is not None and registered()[name].allowed(user)
                        and sees(world, user, record_kind))
             expected[item_id] = (allowed, f"{name} on {record_kind}")
-        response = world.browser(persona).client.post(
-            "/sync", json={"items": items}, headers={"X-CSRFToken": world.token(persona)})
-        world.cases["POST /sync record kinds"] += len(items)
-        world.requests += 1
+        response = _post_sync(world, persona, items, "POST /sync record kinds")
         problems += _sync_problems(response, persona, user, hidden, expected)
         if user is not None and response.status_code == 200:
             problems += [f"{persona} /sync {expected[r['uuid']][1]}: {r['status']}"
