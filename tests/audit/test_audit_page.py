@@ -4,6 +4,7 @@ sign-outs and failed sign-ins are in it (issue 10)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -83,3 +84,49 @@ def test_filters_and_pages(make_client, station):
     assert rows("action=probe").count("<tr><td>") == 1
     assert rows("from=2000-01-01&to=2000-01-02").count("<tr><td>") == 0
     assert rows("from=not-a-date&object_id=abc").count("<tr><td>") > 0  # bad filters are ignored
+
+
+def test_actions_are_shown_by_their_label_and_details_as_key_value_text(make_client, station):
+    """The page reads the codes for people: a sign-out is 退出登录 (Signed out in English), not
+    `sign_out`; details read `role: supervisor; by self: Yes`, not JSON; a code without a label
+    (written by a newer version) still shows, as its code."""
+    wang = db.session.scalar(select(User).where(User.username == "wang"))
+    record(wang, "sign_out", "user", wang.id)
+    record(wang, "role_added", "user", wang.id, role="supervisor", by_self=True, leads=[3, 5],
+           filters={"q": "x"})
+    record(wang, "some_new_action", "user", wang.id)
+    commit()
+    sup = Browser(make_client())
+    sup.login("sup")
+
+    def rows() -> list[tuple[str, str]]:
+        """Each row's action cell (code in its title, then the label) and its details, newest first."""
+        body = sup.client.get("/audit/?person=wang", headers={"HX-Request": "true"}).get_data(as_text=True)
+        cells = [re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S) for row in body.split("<tr>")[2:]]
+        return [(f"{row[3][0].strip()}>{row[3][1]}", row[5][1]) for row in cells]
+
+    assert rows() == [
+        ('title="some_new_action">some_new_action', "<small></small>"),
+        ('title="role_added">授予角色',
+         "<small>by self: 是; filters: q=x; leads: 3, 5; role: supervisor</small>"),
+        ('title="sign_out">退出登录', "<small></small>"),
+    ]
+    sup.post("/language", {"lang": "en", "next": "/audit/"}, from_page="/audit/")
+    assert [row[0] for row in rows()] == [
+        'title="some_new_action">some_new_action', 'title="role_added">Role given',
+        'title="sign_out">Signed out']
+    assert rows()[1][1] == "<small>by self: Yes; filters: q=x; leads: 3, 5; role: supervisor</small>"
+
+
+def test_every_action_the_app_writes_has_a_label():
+    """A new audited action needs its label (and translation), or the page shows its code."""
+    from pathlib import Path
+
+    from webapp.audit.labels import ACTION_LABELS
+
+    written = set()
+    for source in (Path(__file__).parents[2] / "webapp").rglob("*.py"):
+        written |= set(re.findall(r"\b(?:audit|record|_audit)\(\s*[\w.]+,\s*\"([a-z_]+)\"",
+                                  source.read_text(encoding="utf-8")))
+    assert len(written) > 40
+    assert written - set(ACTION_LABELS) == set()

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Browser
-from tests.dv.conftest import issued_letter
+from tests.dv.conftest import issued_letter, letter_input
 from tests.factories import make_station, make_user
 from webapp.dv.models import Delivery, FollowUp
-from webapp.dv.services import DeliveryInput, record_delivery
+from webapp.dv.services import DeliveryInput, record_delivery, request_letter
 from webapp.extensions import db
 from webapp.notify.models import Notification
 from webapp.org.models import Role
+from webapp.timeutil import STATION_TZ, utcnow
 
 OUTSIDERS = ("officer2", "volunteer", "admin", "mediator")
 INSIDERS = ("officer", "dvteam", "supervisor")
@@ -180,8 +181,7 @@ def _listed(action_type: str) -> list[tuple[int, list[int]]]:
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "list",
                                                           AuditEntry.object_type == action_type)
                                  .order_by(AuditEntry.seq))
-    key = "leads" if action_type == "lead" else "letters"
-    return [(entry.actor_id, json.loads(entry.detail)[key]) for entry in entries]
+    return [(entry.actor_id, json.loads(entry.detail)[action_type]) for entry in entries]
 
 
 def test_lists_and_searches_that_show_dv_records_are_audited(case, make_client):
@@ -200,3 +200,36 @@ def test_lists_and_searches_that_show_dv_records_are_audited(case, make_client):
     assert supervisor.client.get("/leads/?q=nothing-like-it").status_code == 200
     assert supervisor.client.get("/dv/?q=nothing-like-it").status_code == 200
     assert len(_listed("lead")) == before + 2 and len(_listed("dv_letter")) == 1
+
+
+def _home_lists(browser, path: str) -> list[dict]:
+    """The 'list' entries one visit of a home wrote: the ids it showed, by kind (sorted)."""
+    from webapp.audit.models import AuditEntry
+
+    db.session.expire_all()
+    before = db.session.scalar(select(func.max(AuditEntry.seq))) or 0
+    assert browser.client.get(path).status_code == 200
+    db.session.expire_all()
+    details = [json.loads(detail) for detail in db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.seq > before, AuditEntry.action == "list"))]
+    return [{kind: sorted(ids) for kind, ids in detail.items() if kind != "page"} for detail in details]
+
+
+def test_homes_that_show_dv_letters_and_followups_audit_them_in_one_entry(case, make_client):
+    """The task force's and supervisors' homes list DV letters and follow-up visits beside the
+    leads: one entry names them all; an officer of another community's home writes none."""
+    cast, issued, _ = case
+    pending = request_letter(cast.dvteam, cast.lead, letter_input(), issued)
+    today = utcnow().astimezone(STATION_TZ).date()
+    first = issued.followups[0]
+    first.due_on, first.assignee_id = today, cast.supervisor.id
+    db.session.commit()
+    supervisor = cast.browser(make_client(), "supervisor")
+    assert _home_lists(supervisor, "/home/supervisor") == [
+        {"dv_letter": [pending.id], "dv_followup": [first.id]}]
+    team = cast.browser(make_client(), "dvteam")
+    assert _home_lists(team, "/home/dv-team") == [
+        {"dv_letter": sorted([pending.id, issued.id]), "dv_followup": [first.id]}]
+    officer = cast.browser(make_client(), "officer")
+    assert _home_lists(officer, "/home/officer") == [{"lead": [cast.lead.id]}]
+    assert _home_lists(cast.browser(make_client(), "officer2"), "/home/officer") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import select
@@ -120,3 +121,18 @@ def test_closing_with_a_reason_ends_the_work_on_it(cast):
     closed_list = cast.get("youth_team", "/youth/?status=closed").get_data(as_text=True)
     assert f"/youth/profiles/{profile_id}" in closed_list
     assert f"/youth/profiles/{profile_id}" not in cast.get("youth_team", "/youth/").get_data(as_text=True)
+
+
+def test_the_profile_list_and_search_are_audited_when_they_show_a_profile(cast):
+    """Every profile is a minor's record: the list or a search that shows one writes a 'list' entry
+    naming the profiles shown and the search; one that shows none writes nothing."""
+    profile = cast.ids["profile"]
+    for path in ("/youth/", "/youth/?q=赵&status=all", "/youth/?q=nobody-like-that", "/youth/?status=closed",
+                 "/youth/?q=赵"):
+        assert cast.get("youth_team", path).status_code == 200
+    db.session.expire_all()
+    entries = audit_entries("list", profile)
+    assert [json.loads(entry.detail) for entry in entries] == [
+        {"youth_profile": [profile], "page": "youth.index", "q": q, "status": status}
+        for q, status in (("", "open"), ("赵", "all"), ("赵", "open"))]
+    assert {entry.actor_id for entry in entries} == {cast.ids["youth"]}

@@ -69,6 +69,21 @@ def record(actor: User | None, action: str, object_type: str, object_id: int,
     return entry
 
 
+def record_list(actor: User, address: str, shown: dict[str, list[int]], **detail) -> AuditEntry | None:
+    """The audit entry of a page, list or search that showed DV or minor records (docs/domain.md,
+    Privacy 4): who saw which records of each kind (`shown`: kind → ids), and with what (`detail`:
+    the page, the filters). Nothing when it showed none: most lists never hold one.
+
+    One entry per page, however many kinds it showed: an entry costs three statements, and the
+    homes that show leads, letters and follow-ups together are the most visited pages.
+    """
+    shown = {kind: list(ids) for kind, ids in shown.items() if ids}
+    if not shown:
+        return None
+    kind, ids = next(iter(shown.items()))
+    return record(actor, "list", kind, ids[0], address, **detail, **shown)
+
+
 # --- verifying --------------------------------------------------------------------------------
 
 

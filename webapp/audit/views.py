@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from webapp.access import roles_required
 from webapp.audit import bp
+from webapp.audit.labels import action_label, detail_text
 from webapp.audit.services import AuditFilters, audit_page, known_actions
 from webapp.fields import db_int
 from webapp.org.models import Role
@@ -45,5 +46,5 @@ def index():
     # Who looked at what is itself sensitive: never kept in a cache.
     return never_stored(render_page(
         "audit/index.html", block="audit_rows", page=page, filters=filters, actions=known_actions(),
-        next_url=next_url, me=current_user,
+        next_url=next_url, me=current_user, action_label=action_label, detail_text=detail_text,
     ))

@@ -24,6 +24,7 @@ from webapp.access.dv import (
     seen_letter,
 )
 from webapp.audit.services import record as audit
+from webapp.audit.services import record_list as audit_list
 from webapp.dv import bp, queries
 from webapp.dv.alerts import letter_requested
 from webapp.dv.forms import DecisionForm, DeliveryForm, FollowUpForm, IssueForm, LetterRequestForm
@@ -60,11 +61,10 @@ def index():
     q = request.args.get("q", "").strip()[:100]
     letters = queries.letters(current_user, q=q)
     response = render_page("dv/index.html", block="letter_rows", q=q, letters=letters)
-    if letters:
-        # A list or search that showed DV records is audited like opening one (docs/domain.md,
-        # Privacy 4); committed after drawing the page so its rows are not read again.
-        audit(current_user, "list", "dv_letter", letters[0].id, _address(),
-              letters=[letter.id for letter in letters], q=q)
+    # A list or search that showed DV records is audited like opening one (docs/domain.md, Privacy
+    # 4); committed after drawing the page so its rows are not read again.
+    if audit_list(current_user, _address(), {"dv_letter": [letter.id for letter in letters]},
+                  page=request.endpoint, q=q):
         db.session.commit()
     return never_stored(response)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from flask_login import current_user
 
 from webapp.access import MEDIATION_ROLES, allow, can_see_branch, roles_required, signed_in
+from webapp.audit.services import record_list
 from webapp.duty.dispatch import waiting_for
 from webapp.dv import queries as dv_queries
 from webapp.dv.figures import dv_figures
@@ -18,6 +19,7 @@ from webapp.govfeed.webhook import recent_deliveries
 from webapp.home import bp
 from webapp.home.seen import Since, arrived_at, previous_visit, progress_changed_at, since
 from webapp.leads import queries
+from webapp.leads.models import compartmented
 from webapp.leads.views import offline_copies
 from webapp.mediation import services as mediation
 from webapp.mediation.figures import success_rate
@@ -38,10 +40,21 @@ def _last_visit(now: datetime) -> datetime | None:
     return previous_visit(current_user, now, record=not wants_fragment())
 
 
-def _shown(response: Response) -> Response:
-    """The request's one commit (the visit's time is already written, in its own transaction)."""
+def _shown(response: Response, **shown: list[int]) -> Response:
+    """The request's one commit (the visit's time is already written, in its own transaction), with
+    the audit entry of the DV or minor records the page showed, by kind (docs/domain.md, Privacy 4):
+    htmx refreshes of the lists show them again, so they are audited again."""
+    record_list(current_user, request.remote_addr or "", shown, page=request.endpoint)
     db.session.commit()
     return response
+
+
+def _sealed_visits(visits) -> list[int]:
+    return [visit.id for visit in visits if visit.lead.is_compartmented]
+
+
+def _followup_ids(followups: dv_queries.FollowUps) -> list[int]:
+    return [followup.id for followup in followups.overdue + followups.due]
 
 
 def return_visit_copies(visits) -> list[dict[str, str]]:
@@ -64,7 +77,8 @@ def volunteer():
         "home/volunteer.html", block="report_rows", me=current_user, page=page, seen=then,
         since=since(then, [progress_changed_at(lead) for lead in page.leads]
                     + [visit.created_at for visit in return_visits]),
-        can_see_branch=can_see_branch(current_user), now=now, return_visits=return_visits)))
+        can_see_branch=can_see_branch(current_user), now=now, return_visits=return_visits)),
+        lead=compartmented(page.leads), return_visit=_sealed_visits(return_visits))
 
 
 @bp.route("/officer")
@@ -79,15 +93,17 @@ def officer():
     work, work_total = _my_work_window(now)
     return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     sessions = mediation.upcoming_sessions(current_user, now)
+    followups = _my_followups(now)
     return _shown(readable_offline(render_page(
         "home/officer.html", block="work_rows", work=work, work_total=work_total, now=now, seen=then,
         since=since(then, [arrived_at(lead) for lead in work] + [visit.created_at for visit in return_visits]
                     + [session.recorded_at for session in sessions]),
-        dv_followups=_my_followups(now), dv_today=today,
+        dv_followups=followups, dv_today=today,
         return_visits=return_visits, keep=offline_copies(work) + return_visit_copies(return_visits),
         terms=mediation.terms_for(current_user, today), today=today, sessions=sessions,
         communities=communities, volunteer_counts=org.volunteer_counts(communities),
-    )))
+    )), lead=compartmented(work), dv_followup=_followup_ids(followups),
+        return_visit=_sealed_visits(return_visits))
 
 
 @bp.route("/supervisor")
@@ -102,12 +118,13 @@ def supervisor():
     return_visits = my_return_visits(current_user, due_by_end_of_today(now))
     letters_to_approve = dv_queries.letters(current_user, LetterStatus.REQUESTED)
     pending_grants = org.pending_grants(station)
+    followups = _my_followups(now)
     return _shown(readable_offline(render_page(
         "home/supervisor.html", block="work_rows", seen=then,
         since=since(then, [arrived_at(lead) for lead in work] + [visit.created_at for visit in return_visits]
                     + [letter.requested_at for letter in letters_to_approve]
                     + [grant.requested_at for grant in pending_grants]),
-        dv_followups=_my_followups(now), dv_today=now.astimezone(STATION_TZ).date(),
+        dv_followups=followups, dv_today=now.astimezone(STATION_TZ).date(),
         letters_to_approve=letters_to_approve,
         station=station,
         queue_counts=queries.queue_counts(current_user, now),
@@ -117,7 +134,8 @@ def supervisor():
         role_counts=org.role_counts(station),
         pending_grants=pending_grants,
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
-    )))
+    )), lead=compartmented(work), dv_letter=[letter.id for letter in letters_to_approve],
+        dv_followup=_followup_ids(followups), return_visit=_sealed_visits(return_visits))
 
 
 def _my_work_window(now):
@@ -153,7 +171,7 @@ def mediation_home():
         "home/mediation.html", block="session_rows", now=now, seen=then,
         since=since(then, [session.recorded_at for session in sessions] + [case.opened_at for case in cases]
                     + [call.created_at for call in calls]),
-        calls=calls, sessions=sessions, cases=cases)))
+        calls=calls, sessions=sessions, cases=cases)), mediation_case=mediation.compartmented_cases(cases))
 
 
 @bp.route("/dv-team")
@@ -168,18 +186,21 @@ def dv_team():
     awaiting_approval = dv_queries.letters(current_user, LetterStatus.REQUESTED)
     awaiting_issue = dv_queries.letters(current_user, LetterStatus.APPROVED)
     awaiting_delivery = dv_queries.awaiting_delivery(current_user)
+    followups = dv_queries.followups(current_user, today)
     return _shown(never_stored(render_page(
         "dv/home.html", block="home_rows", today=today, seen=then,
         since=since(then, [arrived_at(lead) for lead in new_leads]
                     + [letter.requested_at for letter in awaiting_approval]
                     + [letter.decided_at for letter in awaiting_issue]
                     + [letter.issued_at for letter in awaiting_delivery]),
-        followups=dv_queries.followups(current_user, today),
+        followups=followups,
         new_leads=new_leads, awaiting_approval=awaiting_approval, awaiting_issue=awaiting_issue,
         awaiting_delivery=awaiting_delivery,
         figures=dv_figures(current_user.station, (date(today.year, 1, 1), date(today.year, 12, 31))),
         members=org.people_with_role(current_user.station, Role.DV_TEAM),
-    )))
+    )), lead=compartmented(new_leads),
+        dv_letter=[letter.id for letter in awaiting_approval + awaiting_issue + awaiting_delivery],
+        dv_followup=_followup_ids(followups))
 
 
 @bp.route("/youth-team")
@@ -190,16 +211,17 @@ def youth_team():
     now, today = utcnow(), youth.station_today()
     then = _last_visit(now)
     leads = youth.minor_leads_to_act_on(current_user, now)
+    due = youth.sessions_due(current_user, today)
     return _shown(never_stored(render_page(
         "youth/home.html", block="lead_rows", seen=then,
         since=since(then, [arrived_at(lead) for lead in leads]),
         heading_role=Role.YOUTH_TEAM, now=now, today=today, leads=leads,
-        due=youth.sessions_due(current_user, today),
+        due=due,
         events=youth.upcoming_outreach(current_user, today),
         open_profiles=youth.open_profile_count(current_user),
         figures=youth_figures(current_user.station, last_twelve_months(today)),
         members=org.people_with_role(current_user.station, Role.YOUTH_TEAM),
-    )))
+    )), lead=compartmented(leads), youth_profile=[profile.id for profile in due])
 
 
 @bp.route("/liaison")

@@ -199,3 +199,8 @@ class LeadSearch(db.Model):
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), primary_key=True,
                                          autoincrement=False)
     grams: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+
+
+def compartmented(leads) -> list[int]:
+    """The ids of the DV or minor leads among `leads`: what a list that shows them must audit."""
+    return [lead.id for lead in leads if lead.is_compartmented]

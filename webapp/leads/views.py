@@ -24,6 +24,7 @@ from webapp.access import (
     signed_in,
 )
 from webapp.audit.services import record as audit
+from webapp.audit.services import record_list as audit_list
 from webapp.extensions import db
 from webapp.fields import db_int, query_day
 from webapp.leads import bp, queries
@@ -32,7 +33,7 @@ from webapp.leads.forms import SUMMARY_DESK_MAX, SUMMARY_QUICK_MAX, ActionForm
 from webapp.leads.intake import build_desk_form, build_report_form, submit_lead_form
 from webapp.leads.labels import STEP_LABELS
 from webapp.leads.lifecycle import STEPS, available_steps, step_already_taken
-from webapp.leads.models import Lead, LeadEvent, LeadPhoto
+from webapp.leads.models import Lead, LeadEvent, LeadPhoto, compartmented
 from webapp.leads.services import possible_duplicates
 from webapp.leads.steps import build_action_form, submit_step_form
 from webapp.org import services as org
@@ -256,14 +257,12 @@ def index():
         monthly_export=access.can_export_monthly(current_user),
         this_month=utcnow().astimezone(STATION_TZ).strftime("%Y-%m"),
     )
-    shown = [lead.id for lead in page.leads if lead.is_compartmented]
-    if shown:
-        # A list or search that showed DV or minor leads is in the audit log, like opening one
-        # (docs/domain.md, Privacy 4): who, which leads, with which filters. Committed after the
-        # page is drawn, so the rows it shows are not read again.
-        unset = asdict(queries.LeadFilters())
-        used = {k: str(v) for k, v in asdict(filters).items() if v != unset[k]}
-        audit(current_user, "list", "lead", shown[0], request.remote_addr or "", leads=shown, filters=used)
+    # A list or search that showed DV or minor leads is in the audit log, with its filters; committed
+    # after the page is drawn, so the rows it shows are not read again.
+    unset = asdict(queries.LeadFilters())
+    if audit_list(current_user, request.remote_addr or "", {"lead": compartmented(page.leads)},
+                  page=request.endpoint,
+                  filters={k: str(v) for k, v in asdict(filters).items() if v != unset[k]}):
         db.session.commit()
     return response
 
@@ -272,7 +271,11 @@ def index():
 @allow(signed_in)
 def mine():
     page = queries.my_reports(current_user, before=request.args.get("before", type=db_int))
-    return readable_offline(render_page("leads/mine.html", block="report_rows", page=page))
+    response = readable_offline(render_page("leads/mine.html", block="report_rows", page=page))
+    if audit_list(current_user, request.remote_addr or "", {"lead": compartmented(page.leads)},
+                  page=request.endpoint):
+        db.session.commit()
+    return response
 
 
 @bp.route("/branch")

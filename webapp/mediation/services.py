@@ -408,6 +408,11 @@ def cases_of(person: User, limit: int = 100) -> list[MediationCase]:
     )
 
 
+def compartmented_cases(cases: list[MediationCase]) -> list[int]:
+    """The cases of DV or minor leads among `cases` (their leads loaded): what a list must audit."""
+    return [case.id for case in cases if case.lead.is_compartmented]
+
+
 # --- method guides --------------------------------------------------------------------------------------
 
 

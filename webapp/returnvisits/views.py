@@ -9,6 +9,7 @@ from flask_login import current_user
 from webapp import access
 from webapp.access import allow, can_do_return_visits
 from webapp.audit.services import record as audit
+from webapp.audit.services import record_list as audit_list
 from webapp.extensions import db
 from webapp.org.models import User
 from webapp.rendering import never_stored, offline_stamp, readable_offline, render_page, see_other
@@ -58,8 +59,15 @@ def _detail(visit: ReturnVisit, record_form=None, reassign_form=None, status: in
 @allow(can_do_return_visits)
 def index():
     now = utcnow()
-    return readable_offline(render_page("returnvisits/index.html", visits=visits_seen_by(current_user),
-                                        now=now, today_ends=due_by_end_of_today(now)))
+    visits = visits_seen_by(current_user)
+    response = readable_offline(render_page("returnvisits/index.html", visits=visits, now=now,
+                                            today_ends=due_by_end_of_today(now)))
+    # The rows name the lead's category: a DV or minor lead's visit shown is audited (docs/domain.md,
+    # Privacy 4), committed after the page is drawn (its leads are loaded by then).
+    shown = [visit.id for visit in visits if visit.lead.is_compartmented]
+    if audit_list(current_user, request.remote_addr or "", {"return_visit": shown}, page=request.endpoint):
+        db.session.commit()
+    return response
 
 
 @bp.route("/<int:visit_id>")

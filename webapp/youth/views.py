@@ -13,6 +13,7 @@ from flask_login import current_user
 from webapp import access
 from webapp.access import allow, can_edit_outreach, can_read_outreach, can_work_youth
 from webapp.audit.services import record as audit
+from webapp.audit.services import record_list as audit_list
 from webapp.errors import render_error
 from webapp.extensions import db
 from webapp.rendering import never_stored, readable_offline, render_page, see_other
@@ -70,8 +71,15 @@ def index():
     state = request.args.get("status", "open")
     if state not in ("open", "closed", "all"):
         state = "open"
-    return _sealed(render_page("youth/profiles.html", block="profile_rows",
-                               profiles=profile_list(current_user, q, state), q=q, state=state))
+    profiles = profile_list(current_user, q, state)
+    response = _sealed(render_page("youth/profiles.html", block="profile_rows", profiles=profiles, q=q,
+                                   state=state))
+    # Every profile is a minor's record: a list or search that showed any is audited (docs/domain.md,
+    # Privacy 4), committed after the page is drawn.
+    if audit_list(current_user, request.remote_addr or "", {"youth_profile": [p.id for p in profiles]},
+                  page=request.endpoint, q=q, status=state):
+        db.session.commit()
+    return response
 
 
 @bp.route("/profiles/new", methods=["GET", "POST"])
