@@ -762,8 +762,9 @@ def test_a_batch_restamps_the_figures_once_and_costs_a_few_statements_per_report
     # SQLite: the report's three events and its feed entry, one INSERT each (SQLite returns a
     # many-row INSERT's ids in order only by a sentinel column; the leads have one, their uuid).
     # PostgreSQL writes each table's rows in one statement. Was 15.2, then 12 with a savepoint, a
-    # flush and two uuid look-ups per item.
-    assert per_item <= (4 if ctx.app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else 1), \
+    # flush and two uuid look-ups per item. The half is room for the session's once-a-minute touch,
+    # which may fall in either batch.
+    assert per_item <= (4.5 if ctx.app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else 1), \
         "\n".join(twenty[len(ten):][:40])
 
 
