@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_document_and_the_worker_have_a_strict_content_security_policy(client):
-    for path in ("/login", "/sw.js", "/healthz", "/nothing-here", "/static/nothing-here.js"):
+    for path in ("/login", "/sw.js", "/nothing-here", "/static/nothing-here.js"):
         policy = client.get(path).headers["Content-Security-Policy"]
         directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
         # A fetch directive left out falls back to default-src (worker-src via script-src).
@@ -36,6 +36,16 @@ def test_files_a_page_loads_carry_no_document_policies(client):
     for path in ("/static/js/app.js", module):
         response = client.get(path)
         assert response.status_code == 200, path
+        assert "Content-Security-Policy" not in response.headers and "X-Frame-Options" not in response.headers
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_json_answers_carry_no_document_policies(client):
+    """A JSON answer is read by a script, never shown as a page: the worker asks /sync/session on
+    every first visit, and the policies were a quarter of its bytes."""
+    for path in ("/sync/session", "/api/openapi.json", "/healthz"):
+        response = client.get(path)
+        assert response.mimetype == "application/json", path
         assert "Content-Security-Policy" not in response.headers and "X-Frame-Options" not in response.headers
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
