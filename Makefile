@@ -16,7 +16,7 @@ run: setup db demo
 # What CI checks: the same lint as `make lint`, then the whole suite (both engines with TEST_DATABASE_URL).
 test: setup-dev browser
 	$(MAKE) --no-print-directory lint-checks
-	$(BIN)/pytest $(PYTEST_ARGS)
+	scripts/run_tests.sh $(PYTEST_ARGS)
 
 # The inner loop: no browser, SQLite only (TEST_DATABASE_URL unset), stop at the first failure.
 test-fast: setup-dev
