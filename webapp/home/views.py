@@ -26,7 +26,7 @@ from webapp.mediation.figures import success_rate
 from webapp.org import services as org
 from webapp.org.models import Role
 from webapp.rendering import never_stored, readable_offline, render_page, wants_fragment
-from webapp.returnvisits.services import due_by_end_of_today, my_return_visits
+from webapp.returnvisits.services import compartmented_visits, due_by_end_of_today, my_return_visits
 from webapp.returnvisits.views import kept_stamp
 from webapp.timeutil import STATION_TZ, utcnow
 from webapp.youth import services as youth
@@ -47,10 +47,6 @@ def _shown(response: Response, **shown: list[int]) -> Response:
     record_list(current_user, request.remote_addr or "", shown, page=request.endpoint)
     db.session.commit()
     return response
-
-
-def _sealed_visits(visits) -> list[int]:
-    return [visit.id for visit in visits if visit.lead.is_compartmented]
 
 
 def _followup_ids(followups: dv_queries.FollowUps) -> list[int]:
@@ -78,7 +74,7 @@ def volunteer():
         since=since(then, [progress_changed_at(lead) for lead in page.leads]
                     + [visit.created_at for visit in return_visits]),
         can_see_branch=can_see_branch(current_user), now=now, return_visits=return_visits)),
-        lead=compartmented(page.leads), return_visit=_sealed_visits(return_visits))
+        lead=compartmented(page.leads), return_visit=compartmented_visits(return_visits))
 
 
 @bp.route("/officer")
@@ -103,7 +99,7 @@ def officer():
         terms=mediation.terms_for(current_user, today), today=today, sessions=sessions,
         communities=communities, volunteer_counts=org.volunteer_counts(communities),
     )), lead=compartmented(work), dv_followup=_followup_ids(followups),
-        return_visit=_sealed_visits(return_visits))
+        return_visit=compartmented_visits(return_visits))
 
 
 @bp.route("/supervisor")
@@ -135,7 +131,7 @@ def supervisor():
         pending_grants=pending_grants,
         mediation_rate=success_rate(station.id, _start_of_year(now), now + timedelta(seconds=1)),
     )), lead=compartmented(work), dv_letter=[letter.id for letter in letters_to_approve],
-        dv_followup=_followup_ids(followups), return_visit=_sealed_visits(return_visits))
+        dv_followup=_followup_ids(followups), return_visit=compartmented_visits(return_visits))
 
 
 def _my_work_window(now):

@@ -193,6 +193,11 @@ def my_return_visits(user: User, until: datetime | None = None, limit: int = 50)
                                    .order_by(ReturnVisit.due_at, ReturnVisit.id).limit(limit)))
 
 
+def compartmented_visits(visits) -> list[int]:
+    """The ids of the visits to DV or minor leads among `visits`: what a list that shows them audits."""
+    return [visit.id for visit in visits if visit.lead.is_compartmented]
+
+
 def due_by_end_of_today(now: datetime) -> datetime:
     return end_of_local_day(now, 0)
 

@@ -19,6 +19,7 @@ from webapp.returnvisits.models import ReturnVisit
 from webapp.returnvisits.services import (
     Recording,
     ReturnVisitError,
+    compartmented_visits,
     due_by_end_of_today,
     needs_decision,
     reassign,
@@ -64,7 +65,7 @@ def index():
                                             today_ends=due_by_end_of_today(now)))
     # The rows name the lead's category: a DV or minor lead's visit shown is audited (docs/domain.md,
     # Privacy 4), committed after the page is drawn (its leads are loaded by then).
-    shown = [visit.id for visit in visits if visit.lead.is_compartmented]
+    shown = compartmented_visits(visits)
     if audit_list(current_user, request.remote_addr or "", {"return_visit": shown}, page=request.endpoint):
         db.session.commit()
     return response
